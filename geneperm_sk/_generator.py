@@ -1,0 +1,352 @@
+"""Draw Gene-Perm data: blocks of rows of a balanced +-1 table."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
+
+__all__ = ["bayes_accuracy", "make_geneperm"]
+
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int8))
+
+# Above this many random keys, index blocks are drawn in slices of samples so that
+# the keys never take more memory than the output does.
+_MAX_KEYS_PER_SLICE = 1 << 22
+
+
+class _DefaultInt(int):
+    """An int default value that can be told apart from the same value passed by a
+    caller, so that ``make_geneperm(table=T)`` can take the table's shape while an
+    explicit conflicting ``n_columns`` or ``n_table_rows`` is still an error."""
+
+    __repr__ = int.__repr__
+
+
+_DEFAULT_N_COLUMNS = _DefaultInt(20)
+_DEFAULT_N_TABLE_ROWS = _DefaultInt(1000)
+
+
+@validate_params(
+    {
+        "block_size": [Interval(Integral, 1, None, closed="left")],
+        "positive_fraction": [Interval(Real, 0, 1, closed="both")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def bayes_accuracy(block_size, positive_fraction=0.5):
+    """Exact Bayes-optimal accuracy on Gene-Perm data.
+
+    Parameters
+    ----------
+    block_size : int
+        Number of table rows per sample.
+
+    positive_fraction : float, default=0.5
+        Probability that a sample is positive (label 1).
+
+    Returns
+    -------
+    accuracy : float
+        The highest accuracy any classifier can reach,
+        ``1 - min(positive_fraction * 2**-block_size, 1 - positive_fraction)``.
+
+    Notes
+    -----
+    A negative block consists of intact table rows, every one of them balanced
+    (it sums to 0). A positive block has one column overwritten by independent
+    fair signs; each overwritten entry differs from the original with probability
+    1/2 and then changes its row's sum by +-2. So a block with any unbalanced row is
+    positive with certainty, and a positive block looks exactly like a negative one
+    only when all ``b = block_size`` overwritten entries equal the originals, which
+    happens with probability ``2**-b`` whatever the table.
+
+    With ``p = positive_fraction``, a block whose rows are all balanced is positive
+    with probability proportional to ``p * 2**-b`` and negative with probability
+    proportional to ``1 - p``. The optimal rule predicts the larger of the two,
+    so its error is ``min(p * 2**-b, 1 - p)``. The result does not depend on the
+    number of columns or table rows. For ``p = 1/2`` it is ``1 - 2**-(b + 1)``:
+    0.75 for ``b = 1``, 0.875 for ``b = 2`` and 0.96875 for ``b = 4``.
+
+    Examples
+    --------
+    >>> from geneperm_sk import bayes_accuracy
+    >>> bayes_accuracy(1)
+    0.75
+    >>> bayes_accuracy(4, positive_fraction=0.5)
+    0.96875
+    """
+    p = float(positive_fraction)
+    return 1.0 - min(p * 2.0 ** -int(block_size), 1.0 - p)
+
+
+def _check_dtype(dtype):
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in SUPPORTED_DTYPES:
+        names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
+        raise ValueError(
+            f"The 'dtype' parameter of make_geneperm must be one of {names}. "
+            f"Got {dtype!r} instead."
+        )
+    return resolved
+
+
+def _check_table(table):
+    """Validate a user table and return it as an int8 array."""
+    array = np.asarray(table)
+    if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 2:
+        raise ValueError(
+            "The 'table' parameter of make_geneperm must be a 2-D array with at "
+            f"least one row and two columns. Got an array of shape {array.shape}."
+        )
+    if array.dtype.kind not in "iuf":
+        raise ValueError(
+            "The 'table' parameter of make_geneperm must hold numbers +1 and -1. "
+            f"Got an array of dtype {array.dtype}."
+        )
+    is_sign = (array == 1) | (array == -1)
+    if not is_sign.all():
+        row, column = np.argwhere(~is_sign)[0]
+        raise ValueError(
+            "The 'table' parameter of make_geneperm must contain only +1 and -1. "
+            f"Got {array[row, column]!r} at row {row}, column {column}."
+        )
+    row_sums = array.sum(axis=1, dtype=np.int64)
+    if np.any(row_sums != 0):
+        row = int(np.flatnonzero(row_sums)[0])
+        raise ValueError(
+            "The 'table' parameter of make_geneperm must have balanced rows (as many "
+            f"+1 as -1 entries). Row {row} sums to {row_sums[row]}."
+        )
+    return array.astype(np.int8)
+
+
+def _draw_table(n_table_rows, n_columns, rng):
+    """Each row: ``n_columns / 2`` entries +1 at uniformly random places, -1 else."""
+    half = n_columns // 2
+    sorted_row = np.repeat(np.array([1, -1], dtype=np.int8), half)
+    return rng.permuted(np.tile(sorted_row, (n_table_rows, 1)), axis=1)
+
+
+def _probability_all_distinct(n_choices, n_draws):
+    """Probability that ``n_draws`` uniform draws from ``n_choices`` are distinct."""
+    ratios = 1.0 - np.arange(n_draws) / n_choices
+    return float(np.prod(ratios))
+
+
+def _has_repeat(rows_by_position):
+    """For each column of a (block_size, n) index array, whether a value repeats."""
+    block_size = rows_by_position.shape[0]
+    repeat = np.zeros(rows_by_position.shape[1], dtype=bool)
+    for position in range(1, block_size):
+        for earlier in range(position):
+            repeat |= rows_by_position[position] == rows_by_position[earlier]
+    return repeat
+
+
+def _draw_distinct_rows(n_samples, block_size, n_table_rows, rng):
+    """Row indices of shape (n_samples, block_size), distinct within each sample.
+
+    Every ordered tuple of distinct rows is equally likely.
+    """
+    if _probability_all_distinct(n_table_rows, block_size) >= 0.5:
+        # Rejection: draw with replacement and redraw every sample holding a repeat.
+        # Conditioning on "all distinct" leaves the distinct tuples uniform, and with
+        # acceptance >= 1/2 each round at least halves the expected number of redraws.
+        # Rows are drawn position-major, (block_size, n_samples), so that comparing
+        # two positions of every block reads two contiguous vectors.
+        rows_by_position = rng.integers(0, n_table_rows, size=(block_size, n_samples))
+        to_redraw = np.flatnonzero(_has_repeat(rows_by_position))
+        while to_redraw.size:
+            redrawn = rng.integers(0, n_table_rows, size=(block_size, to_redraw.size))
+            rows_by_position[:, to_redraw] = redrawn
+            to_redraw = to_redraw[_has_repeat(redrawn)]
+        return np.ascontiguousarray(rows_by_position.T)
+    # Large blocks relative to the table: the first block_size positions of a uniform
+    # random ordering of all rows, computed from random keys a slice at a time.
+    rows = np.empty((n_samples, block_size), dtype=np.intp)
+    samples_per_slice = max(1, _MAX_KEYS_PER_SLICE // n_table_rows)
+    for start in range(0, n_samples, samples_per_slice):
+        stop = min(start + samples_per_slice, n_samples)
+        keys = rng.random((stop - start, n_table_rows))
+        chosen = np.argpartition(keys, block_size - 1, axis=1)[:, :block_size]
+        order = np.argsort(np.take_along_axis(keys, chosen, axis=1), axis=1)
+        rows[start:stop] = np.take_along_axis(chosen, order, axis=1)
+    return rows
+
+
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_columns": [Interval(Integral, 2, None, closed="left")],
+        "block_size": [Interval(Integral, 1, None, closed="left")],
+        "n_table_rows": [Interval(Integral, 1, None, closed="left")],
+        "positive_fraction": [Interval(Real, 0, 1, closed="both")],
+        "flatten": ["boolean"],
+        "dtype": "no_validation",  # checked by _check_dtype, with its own message
+        "table": ["array-like", None],
+        "return_table": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_geneperm(
+    n_samples=100,
+    *,
+    n_columns=_DEFAULT_N_COLUMNS,
+    block_size=4,
+    n_table_rows=_DEFAULT_N_TABLE_ROWS,
+    positive_fraction=0.5,
+    flatten=True,
+    dtype=np.float32,
+    table=None,
+    return_table=False,
+    random_state=None,
+):
+    """Generate the Gene-Perm binary classification problem.
+
+    A fixed table of +-1 entries has balanced rows (as many +1 as -1). Each sample
+    is a block of ``block_size`` distinct table rows. A positive sample (label 1)
+    has one column of its block, chosen uniformly, overwritten with independent
+    fair random signs; a negative sample (label 0) is left intact. Every single
+    feature has the same distribution in both classes: the signal is that a row of
+    a positive block may no longer be balanced.
+
+    Parameters
+    ----------
+    n_samples : int, default=100
+        The number of samples (blocks).
+
+    n_columns : int, default=20
+        The number of columns of the table, even and at least 2. When ``table`` is
+        given its number of columns is used, and a different value passed here is
+        an error.
+
+    block_size : int, default=4
+        The number of distinct table rows in each sample, between 1 and
+        ``n_table_rows``.
+
+    n_table_rows : int, default=1000
+        The number of rows of the table. When ``table`` is given its number of
+        rows is used, and a different value passed here is an error.
+
+    positive_fraction : float, default=0.5
+        The probability that a sample is positive.
+
+    flatten : bool, default=True
+        If True, ``X`` has shape ``(n_samples, block_size * n_columns)`` with the
+        rows of a block laid end to end (row ``r`` is features ``r * n_columns``
+        to ``(r + 1) * n_columns - 1``), ready for any scikit-learn estimator.
+        If False, ``X`` has shape ``(n_samples, block_size, n_columns)``.
+
+    dtype : {np.float32, np.float64, np.int8}, default=np.float32
+        The data type of ``X`` (and of the returned table). ``float32`` is what
+        PyTorch models take; ``int8`` takes a quarter of the memory.
+
+    table : array-like of shape (n_table_rows, n_columns), default=None
+        A table of +1/-1 entries with balanced rows, as returned with
+        ``return_table=True``, to draw more samples from the same distribution
+        (for instance a fresh test set). If None, a new table is drawn.
+
+    return_table : bool, default=False
+        If True, also return the table.
+
+    random_state : int, RandomState instance or None, default=None
+        Determines random number generation for the table and the samples.
+        Pass an int for reproducible output across multiple function calls.
+        See :term:`Glossary <random_state>`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, block_size * n_columns) or \
+            (n_samples, block_size, n_columns)
+        The samples.
+
+    y : ndarray of shape (n_samples,)
+        The integer labels (0 or 1) of the samples.
+
+    table : ndarray of shape (n_table_rows, n_columns)
+        The table the blocks are drawn from. Only returned if ``return_table``
+        is True.
+
+    See Also
+    --------
+    bayes_accuracy : The best accuracy any classifier can reach on this data.
+    AbsMeanClassifier : A model with the inductive bias that solves the problem.
+
+    Notes
+    -----
+    Every table row ``t`` has ``sum(t) = 0``. A row ``x`` of a positive block has
+    one entry replaced by a fair sign, so ``sum(x)`` is ``0`` or ``+-2``. Since
+    ``sum(x)**2 = n_columns + 2 * sum_{i<k} x_i x_k``, the signal lives in pairwise
+    products within a row: each feature alone, and so any linear model, carries no
+    information about the label. The rows of a block are distinct table rows;
+    rows may repeat across samples.
+
+    Examples
+    --------
+    >>> from geneperm_sk import make_geneperm
+    >>> X, y = make_geneperm(n_samples=6, n_columns=4, block_size=2, random_state=0)
+    >>> X.shape, y.shape
+    ((6, 8), (6,))
+    >>> X, y, table = make_geneperm(
+    ...     n_samples=6, n_columns=4, block_size=2, flatten=False, return_table=True,
+    ...     random_state=0)
+    >>> X.shape, table.shape
+    ((6, 2, 4), (1000, 4))
+    >>> table.sum(axis=1).max()
+    np.float32(0.0)
+    """
+    dtype = _check_dtype(dtype)
+    if table is not None:
+        table = _check_table(table)
+        for name, value, axis in (
+            ("n_columns", n_columns, 1),
+            ("n_table_rows", n_table_rows, 0),
+        ):
+            if not isinstance(value, _DefaultInt) and value != table.shape[axis]:
+                raise ValueError(
+                    f"The 'table' parameter of make_geneperm has {table.shape[axis]} "
+                    f"{name.removeprefix('n_').replace('_', ' ')}, which sets "
+                    f"'{name}'; got the conflicting {name}={value!r}."
+                )
+        n_table_rows, n_columns = table.shape
+    elif n_columns % 2:
+        raise ValueError(
+            "The 'n_columns' parameter of make_geneperm must be even so that table "
+            f"rows can be balanced. Got {n_columns!r} instead."
+        )
+    n_table_rows, n_columns = int(n_table_rows), int(n_columns)
+    n_samples, block_size = int(n_samples), int(block_size)
+    if block_size > n_table_rows:
+        raise ValueError(
+            "The 'block_size' parameter of make_geneperm must be at most "
+            f"n_table_rows={n_table_rows}, since the rows of a block are distinct. "
+            f"Got {block_size} instead."
+        )
+
+    rng = np.random.default_rng(check_random_state(random_state).randint(2**32))
+    if table is None:
+        table = _draw_table(n_table_rows, n_columns, rng)
+    rows = _draw_distinct_rows(n_samples, block_size, n_table_rows, rng)
+    y = (rng.random(n_samples) < positive_fraction).astype(np.int64)
+
+    table = table.astype(dtype, copy=False)
+    X = np.take(table, rows, axis=0)
+    positives = np.flatnonzero(y)
+    overwritten_column = rng.integers(0, n_columns, size=positives.size)
+    random_signs = (
+        2 * rng.integers(0, 2, size=(positives.size, block_size), dtype=np.int8) - 1
+    )
+    overwritten_rows = positives[:, None] * block_size + np.arange(block_size)
+    overwritten_entries = overwritten_rows * n_columns + overwritten_column[:, None]
+    X.reshape(-1)[overwritten_entries] = random_signs
+
+    if flatten:
+        X = X.reshape(n_samples, block_size * n_columns)
+    if return_table:
+        return X, y, table
+    return X, y
