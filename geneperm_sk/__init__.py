@@ -1,11 +1,20 @@
 """Gene-Perm: a multiple-instance problem where the right inductive bias wins.
 
 ``make_geneperm`` draws the data, ``bayes_accuracy`` gives the best accuracy any
-classifier can reach on it.
+classifier can reach on it, and ``AbsMeanClassifier`` is the scikit-learn
+classifier with the inductive bias that reaches it.
 """
 
+from ._absmean import AbsMeanClassifier
 from ._generator import bayes_accuracy, make_geneperm
+from ._module import AbsMeanModule
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "bayes_accuracy", "make_geneperm"]
+__all__ = [
+    "AbsMeanClassifier",
+    "AbsMeanModule",
+    "__version__",
+    "bayes_accuracy",
+    "make_geneperm",
+]

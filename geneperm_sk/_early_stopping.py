@@ -1,0 +1,36 @@
+"""Early stopping that keeps the initial parameters when no epoch beats them."""
+
+from copy import deepcopy
+
+from skorch.callbacks import EarlyStopping
+
+__all__ = ["EarlyStoppingFromInitialParameters"]
+
+
+class EarlyStoppingFromInitialParameters(EarlyStopping):
+    """skorch's ``EarlyStopping`` with the parameters before the first epoch as the
+    first candidate.
+
+    skorch's callback compares epochs with each other, so when training only ever
+    makes a good initialisation worse it still restores the best *trained* epoch.
+    Here the validation score of the initial parameters is the score to beat, and
+    those parameters are restored when no epoch improves on it.
+
+    Parameters
+    ----------
+    initial_score : float
+        The monitored score of the parameters before training.
+
+    **kwargs
+        Passed to :class:`skorch.callbacks.EarlyStopping`; ``load_best`` is True.
+    """
+
+    def __init__(self, initial_score, **kwargs):
+        super().__init__(load_best=True, **kwargs)
+        self.initial_score = initial_score
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.dynamic_threshold_ = self._calc_new_threshold(self.initial_score)
+        self.best_model_weights_ = deepcopy(net.module_.state_dict())
+        self.best_epoch_ = 0
