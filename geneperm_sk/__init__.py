@@ -6,6 +6,8 @@ classifier with the inductive bias that reaches it.
 """
 
 from ._absmean import AbsMeanClassifier
+from ._curve import geneperm_curve
+from ._display import GenePermCurveDisplay
 from ._generator import bayes_accuracy, make_geneperm
 from ._module import AbsMeanModule
 
@@ -14,7 +16,9 @@ __version__ = "0.1.0"
 __all__ = [
     "AbsMeanClassifier",
     "AbsMeanModule",
+    "GenePermCurveDisplay",
     "__version__",
     "bayes_accuracy",
+    "geneperm_curve",
     "make_geneperm",
 ]
