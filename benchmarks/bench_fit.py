@@ -101,6 +101,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's own choice); 1 steadies timings "
+        "on a busy machine",
+    )
+    parser.add_argument(
         "--skip-baselines",
         action="store_true",
         help="skip LogisticRegression and RandomForestClassifier",
@@ -109,6 +116,8 @@ def main():
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda was given, but CUDA is not available")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     X, y, table = make_geneperm(
         args.n_samples,

@@ -27,6 +27,7 @@ import argparse
 import time
 
 import numpy as np
+import torch
 
 from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
 
@@ -193,21 +194,35 @@ def main():
     parser.add_argument(
         "--quick", action="store_true", help="2 seeds and 1 efficiency seed"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's own choice); 1 steadies timings "
+        "on a busy machine",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.efficiency_seeds = 2, 1
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     start = time.perf_counter()
     print(
         f"AbsMeanClassifier(device='cpu') on make_geneperm({N_TRAIN}, n_columns=d, "
         f"block_size=b), n_table_rows=1000; {args.seeds} seeds; test sets of "
-        f"{args.test_size} samples from the same table"
+        f"{args.test_size} samples from the same table; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads"
     )
     inits = ("spectral",) if args.skip_random else ("spectral", "random")
     for init in inits:
+        section_start = time.perf_counter()
         records = success_rate(init, args.seeds, args.test_size)
         report_success_rate(init, records, args.seeds)
+        print(f"  section time: {time.perf_counter() - section_start:.0f} s")
+    section_start = time.perf_counter()
     report_sample_efficiency(args.efficiency_seeds, args.test_size)
+    print(f"  section time: {time.perf_counter() - section_start:.0f} s")
     print(f"\nTotal time: {time.perf_counter() - start:.0f} s")
 
 

@@ -19,7 +19,7 @@ from skorch.helper import predefined_split
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 from ._batching import TensorBatchIterator
-from ._early_stopping import EarlyStoppingFromInitialParameters
+from ._callbacks import EarlyStoppingFromInitialParameters, RecordRowWeights
 from ._module import AbsMeanModule, set_parameters
 from ._spectral import spectral_parameters
 
@@ -161,8 +161,10 @@ class AbsMeanClassifier(ClassifierMixin, BaseEstimator):
         The number of features per row used in fit.
 
     net_ : skorch.NeuralNetBinaryClassifier
-        The trained net. ``net_.history`` holds the per-epoch training loss
-        (``net_.history[:, "train_loss"]``) and timings; ``net_.module_`` is the
+        The trained net. ``net_.history`` holds, per epoch, the training loss
+        (``net_.history[:, "train_loss"]``), the validation loss when early
+        stopping is on, the row weights at the end of the epoch
+        (``net_.history[:, "row_weights"]``) and timings; ``net_.module_`` is the
         fitted :class:`AbsMeanModule`.
 
     device_ : torch.device
@@ -369,7 +371,7 @@ class AbsMeanClassifier(ClassifierMixin, BaseEstimator):
 
         X_tensor = self._to_tensor(X, self.device_)
         y_tensor = torch.as_tensor(y_encoded, dtype=torch.float32, device=self.device_)
-        callbacks, train_split = [], None
+        callbacks, train_split = [("row_weights", RecordRowWeights())], None
         if self._uses_early_stopping(y_encoded):
             train, valid = self._validation_split(y_encoded, seed)
             X_valid, y_valid = X_tensor[valid], y_tensor[valid]

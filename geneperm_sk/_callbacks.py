@@ -1,10 +1,19 @@
-"""Early stopping that keeps the initial parameters when no epoch beats them."""
+"""skorch callbacks used by AbsMeanClassifier."""
 
 from copy import deepcopy
 
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 
-__all__ = ["EarlyStoppingFromInitialParameters"]
+__all__ = ["EarlyStoppingFromInitialParameters", "RecordRowWeights"]
+
+
+class RecordRowWeights(Callback):
+    """Store a copy of the row weights ``w`` in the history at every epoch's end,
+    as ``net.history[:, "row_weights"]``, to follow what the model learns."""
+
+    def on_epoch_end(self, net, **kwargs):
+        weights = net.module_.row_linear.weight.detach().cpu().numpy()
+        net.history.record("row_weights", weights.reshape(-1).copy())
 
 
 class EarlyStoppingFromInitialParameters(EarlyStopping):
