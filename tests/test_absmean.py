@@ -436,3 +436,14 @@ def test_cuda_model_unpickles_and_predicts_without_cuda(geneperm_data, monkeypat
     np.testing.assert_allclose(
         restored.decision_function(X_test), expected, rtol=1e-4, atol=1e-4
     )
+
+
+def test_history_records_the_row_weights_of_every_epoch(geneperm_data):
+    X, y, _, _ = geneperm_data
+    clf = AbsMeanClassifier(
+        n_columns=10, max_epochs=3, early_stopping=False, random_state=0
+    ).fit(X, y)
+    weights = clf.net_.history[:, "row_weights"]
+    assert len(weights) == 3
+    assert all(w.shape == (10,) for w in weights)
+    np.testing.assert_allclose(weights[-1], clf.coef_, rtol=1e-6)
