@@ -406,6 +406,8 @@ class AbsMeanClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             train_split=train_split,
             callbacks=callbacks,
+            # The validation loss drives early stopping; accuracy is not needed.
+            callbacks__valid_acc=None,
             iterator_train=TensorBatchIterator,
             iterator_train__shuffle=True,
             iterator_train__random_state=np.random.default_rng(seed),

@@ -53,7 +53,11 @@ class TensorBatchIterator:
             order = order.to(self.X.device)
         for start in range(0, n_samples, self.batch_size):
             if self.shuffle:
+                # index_select copies rows several times faster than X[indices].
                 batch = order[start : start + self.batch_size]
+                X = self.X.index_select(0, batch)
+                y = None if self.y is None else self.y.index_select(0, batch)
             else:
-                batch = slice(start, start + self.batch_size)
-            yield self.X[batch], None if self.y is None else self.y[batch]
+                X = self.X[start : start + self.batch_size]
+                y = None if self.y is None else self.y[start : start + self.batch_size]
+            yield X, y
