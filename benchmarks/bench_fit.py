@@ -60,8 +60,14 @@ def best_times_interleaved(functions, repeats, device):
     return [min(seconds) for seconds in timings], results
 
 
-def hand_loop(X, y, n_columns, block_size, epochs, batch_size, lr, device, seed):
-    """Train AbsMeanModule with a minimal PyTorch loop; return the module."""
+def hand_loop(
+    X, y, n_columns, block_size, epochs, batch_size, lr, device, seed, index_select
+):
+    """Train AbsMeanModule with a minimal PyTorch loop; return the module.
+
+    Batches are taken as ``X[batch]``, or with ``index_select`` (as the
+    classifier's batch iterator does) when ``index_select`` is True.
+    """
     X_tensor = torch.from_numpy(X).reshape(-1, block_size, n_columns).to(device)
     y_tensor = torch.as_tensor(y, dtype=torch.float32, device=device)
     torch.manual_seed(seed)
@@ -77,7 +83,12 @@ def hand_loop(X, y, n_columns, block_size, epochs, batch_size, lr, device, seed)
         for start in range(0, n_samples, batch_size):
             batch = order[start : start + batch_size]
             optimizer.zero_grad()
-            loss = criterion(module(X_tensor[batch]), y_tensor[batch])
+            if index_select:
+                X_batch = X_tensor.index_select(0, batch)
+                y_batch = y_tensor.index_select(0, batch)
+            else:
+                X_batch, y_batch = X_tensor[batch], y_tensor[batch]
+            loss = criterion(module(X_batch), y_batch)
             loss.backward()
             optimizer.step()
     return module
@@ -106,6 +117,11 @@ def main():
         default=None,
         help="torch CPU threads (default: torch's own choice); 1 steadies timings "
         "on a busy machine",
+    )
+    parser.add_argument(
+        "--hand-loop-index-select",
+        action="store_true",
+        help="take the hand loop's batches with index_select instead of X[batch]",
     )
     parser.add_argument(
         "--skip-baselines",
@@ -169,6 +185,7 @@ def main():
                 args.lr,
                 device,
                 seed=0,
+                index_select=args.hand_loop_index_select,
             ),
         ],
         args.repeats,
