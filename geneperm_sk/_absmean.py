@@ -363,8 +363,7 @@ class AbsMeanClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) != 2:
             raise ValueError(
                 "AbsMeanClassifier is a binary classifier and needs exactly 2 classes "
-                f"in y; got {len(self.classes_)} class"
-                f"{'es' if len(self.classes_) > 1 else ''}: {self.classes_.tolist()}."
+                f"in y; got 1 class: {self.classes_.tolist()}."
             )
         self.device_ = _resolve_device(self.device)
         seed = _seed_from(self.random_state)
@@ -417,6 +416,9 @@ class AbsMeanClassifier(ClassifierMixin, BaseEstimator):
             verbose=self.verbose,
         )
         self.net_.fit(X_tensor, y_tensor)
+        # The validation split holds training tensors (on the training device):
+        # keep them out of the fitted model and its pickles.
+        self.net_.train_split = None
         return self
 
     def _validation_size(self, y_encoded):

@@ -447,3 +447,12 @@ def test_history_records_the_row_weights_of_every_epoch(geneperm_data):
     assert len(weights) == 3
     assert all(w.shape == (10,) for w in weights)
     np.testing.assert_allclose(weights[-1], clf.coef_, rtol=1e-6)
+
+
+def test_fitted_model_keeps_no_training_data():
+    X, y = make_geneperm(6000, n_columns=10, block_size=2, random_state=0)
+    clf = AbsMeanClassifier(n_columns=10, early_stopping=True, random_state=0)
+    payload = pickle.dumps(clf.fit(X, y))
+    assert clf.net_.train_split is None
+    # The validation tenth of the data alone would take X.nbytes / 10 bytes.
+    assert len(payload) < X.nbytes / 20
