@@ -54,7 +54,9 @@ def main():
         lambda: make_geneperm(args.n_samples, random_state=0, **settings), args.repeats
     )
     table_reuse_seconds = best_time(
-        lambda: make_geneperm(args.n_samples, table=table, random_state=0),
+        lambda: make_geneperm(
+            args.n_samples, block_size=args.block_size, table=table, random_state=0
+        ),
         args.repeats,
     )
     gather_seconds = best_time(lambda: table[idx], args.repeats)
