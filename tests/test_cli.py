@@ -62,3 +62,10 @@ def test_module_runs_as_a_command():
 def test_console_script_is_declared():
     scripts = entry_points(group="console_scripts")
     assert scripts["geneperm-sk"].value == "geneperm_sk.__main__:main"
+
+
+def test_further_baselines_run(tmp_path, capsys):
+    arguments = ["--block-sizes", "2", "--n-samples", "200", "--cv", "2"]
+    main([*arguments, "--estimators", "hgb", "mlp", "--output-dir", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "HistGradientBoosting" in printed and "MLP" in printed
