@@ -30,16 +30,21 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
     initial_score : float
         The monitored score of the parameters before training.
 
+    initial_margin : float, default=0.0
+        The relative improvement on ``initial_score`` that an epoch must reach to
+        replace the initial parameters (later epochs are compared as by skorch).
+
     **kwargs
         Passed to :class:`skorch.callbacks.EarlyStopping`; ``load_best`` is True.
     """
 
-    def __init__(self, initial_score, **kwargs):
+    def __init__(self, initial_score, initial_margin=0.0, **kwargs):
         super().__init__(load_best=True, **kwargs)
         self.initial_score = initial_score
+        self.initial_margin = initial_margin
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
-        self.dynamic_threshold_ = self._calc_new_threshold(self.initial_score)
+        self.dynamic_threshold_ = self.initial_score * (1 - self.initial_margin)
         self.best_model_weights_ = deepcopy(net.module_.state_dict())
         self.best_epoch_ = 0
