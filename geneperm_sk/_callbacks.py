@@ -22,17 +22,19 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
 
     skorch's callback compares epochs with each other, so when training only ever
     makes a good initialisation worse it still restores the best *trained* epoch.
-    Here the validation score of the initial parameters is the score to beat, and
-    those parameters are restored when no epoch improves on it.
+    Here the validation score of the initial parameters is the score to beat:
+    when training ends, they are restored unless the best epoch improved on them
+    by the relative ``initial_margin``. When to stop is decided as by skorch.
 
     Parameters
     ----------
     initial_score : float
-        The monitored score of the parameters before training.
+        The monitored score (a loss: lower is better) of the parameters before
+        training.
 
     initial_margin : float, default=0.0
-        The relative improvement on ``initial_score`` that an epoch must reach to
-        replace the initial parameters (later epochs are compared as by skorch).
+        The relative improvement on ``initial_score`` that the best epoch must
+        reach to replace the initial parameters.
 
     **kwargs
         Passed to :class:`skorch.callbacks.EarlyStopping`; ``load_best`` is True.
@@ -43,8 +45,26 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         self.initial_score = initial_score
         self.initial_margin = initial_margin
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["initial_model_weights_"] = None
+        return state
+
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
-        self.dynamic_threshold_ = self.initial_score * (1 - self.initial_margin)
-        self.best_model_weights_ = deepcopy(net.module_.state_dict())
+        self.dynamic_threshold_ = self._calc_new_threshold(self.initial_score)
+        self.initial_model_weights_ = deepcopy(net.module_.state_dict())
+        self.best_model_weights_ = self.initial_model_weights_
         self.best_epoch_ = 0
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_epoch_ != 0:
+            (best_score,) = [
+                entry[self.monitor]
+                for entry in net.history
+                if entry["epoch"] == self.best_epoch_
+            ]
+            if best_score > self.initial_score * (1 - self.initial_margin):
+                self.best_epoch_ = 0
+                self.best_model_weights_ = self.initial_model_weights_
+        super().on_train_end(net, **kwargs)

@@ -49,3 +49,11 @@ def test_without_margin_any_improvement_counts():
     run_epochs(callback, net, [0.95, 0.97])
     assert callback.best_epoch_ == 1
     assert net.module_.weight.item() == 1.0
+
+
+def test_margin_does_not_stop_training_that_improves_slowly():
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(1.0, initial_margin=0.1, patience=2)
+    run_epochs(callback, net, [0.99, 0.98, 0.97, 0.96, 0.95, 0.80])
+    assert callback.best_epoch_ == 6
+    assert net.module_.weight.item() == 6.0
