@@ -9,7 +9,7 @@ from ._absmean import AbsMeanClassifier
 from ._curve import geneperm_curve
 from ._display import GenePermCurveDisplay
 from ._generator import bayes_accuracy, make_geneperm
-from ._module import AbsMeanModule
+from ._modules import AbsMeanModule
 
 __version__ = "0.1.0"
 

@@ -1,10 +1,68 @@
-"""skorch callbacks used by AbsMeanClassifier."""
+"""skorch callbacks used by the block classifiers."""
 
+import math
 from copy import deepcopy
 
+import torch
 from skorch.callbacks import Callback, EarlyStopping
 
-__all__ = ["EarlyStoppingFromInitialParameters", "RecordRowWeights"]
+__all__ = [
+    "EarlyStoppingFromInitialParameters",
+    "RecordRowWeights",
+    "StopOnDivergence",
+    "StopTraining",
+    "TrainingDiverged",
+]
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training early, as planned.
+
+    skorch's own callbacks raise ``KeyboardInterrupt`` for this and skorch catches
+    it, which also swallows a real Ctrl-C; the nets of this library catch this
+    exception instead and let ``KeyboardInterrupt`` through.
+    """
+
+
+class TrainingDiverged(Exception):
+    """Raised inside skorch's training loop when the loss or the parameters stop
+    being finite; the estimator turns it into an error that names its settings.
+
+    Parameters
+    ----------
+    epoch : int
+        The epoch (from 1) in which training diverged.
+
+    what : str
+        What was found non-finite.
+    """
+
+    def __init__(self, epoch, what):
+        super().__init__(f"epoch {epoch}: {what}")
+        self.epoch = epoch
+        self.what = what
+
+
+class StopOnDivergence(Callback):
+    """Stop training as soon as a batch loss or, at an epoch's end, a parameter is
+    not finite, by raising :class:`TrainingDiverged`.
+
+    Training on after that point only spends time: every later step is NaN.
+    """
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if not training:
+            return
+        loss = net.history[-1, "batches", -1, "train_loss"]
+        if not math.isfinite(loss):
+            epoch = len(net.history)
+            raise TrainingDiverged(epoch, f"the training loss became {loss}")
+
+    def on_epoch_end(self, net, **kwargs):
+        for name, parameter in net.module_.named_parameters():
+            if not bool(torch.isfinite(parameter).all()):
+                epoch = len(net.history)
+                raise TrainingDiverged(epoch, f"the parameter {name!r} is not finite")
 
 
 class RecordRowWeights(Callback):
@@ -56,6 +114,13 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         self.initial_model_weights_ = deepcopy(net.module_.state_dict())
         self.best_model_weights_ = self.initial_model_weights_
         self.best_epoch_ = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            # skorch's way of saying that patience ran out (see StopTraining).
+            raise StopTraining from None
 
     def on_train_end(self, net, **kwargs):
         if self.best_epoch_ != 0:

@@ -17,8 +17,9 @@ from sklearn.linear_model import LogisticRegression
 
 __all__ = ["spectral_parameters"]
 
-# Samples per chunk when streaming over the training data, to bound extra memory.
-_SAMPLES_PER_CHUNK = 16_384
+# Rows per chunk when streaming over the training data: the chunk's float32 copy
+# (a few MiB) is all the extra memory the moments take.
+_ROWS_PER_CHUNK = 16_384
 # Ridge added to the denominator matrix, relative to its mean diagonal entry.
 _RELATIVE_RIDGE = 1e-6
 # Inverse regularisation strength of the logistic fit of the output affine: weak,
@@ -26,34 +27,47 @@ _RELATIVE_RIDGE = 1e-6
 _OUTPUT_C = 1e4
 
 
-def _augmented_second_moments(X, y):
+def _compute_dtype(X):
+    """float64 for float64 data, float32 for everything else (int8 included)."""
+    return torch.float64 if X.dtype == torch.float64 else torch.float32
+
+
+def _chunks_of(X, indices):
+    """The blocks of ``X`` at ``indices``, in chunks converted to the compute dtype.
+
+    ``indices`` are sorted, so that the gathers read ``X`` front to back.
+    """
+    samples_per_chunk = max(1, _ROWS_PER_CHUNK // X.shape[1])
+    dtype = _compute_dtype(X)
+    for start in range(0, len(indices), samples_per_chunk):
+        rows = indices[start : start + samples_per_chunk]
+        yield X.index_select(0, rows).to(dtype)
+
+
+def _augmented_second_moments(X, y, indices):
     """Second moments of ``[x_r, 1]`` over rows of negative and of positive blocks.
 
+    Each chunk of rows is multiplied in the data's compute dtype (exact for +-1 and
+    small-integer data in float32) and its totals are accumulated in float64.
     Returns two float64 arrays of shape ``(n_columns + 1, n_columns + 1)``.
     """
     n_columns = X.shape[2]
-    moments = torch.zeros(
-        2, n_columns + 1, n_columns + 1, dtype=torch.float64, device=X.device
-    )
-    row_counts = torch.zeros(2, dtype=torch.float64, device=X.device)
-    for start in range(0, len(X), _SAMPLES_PER_CHUNK):
-        blocks = X[start : start + _SAMPLES_PER_CHUNK].to(torch.float64)
-        labels = y[start : start + _SAMPLES_PER_CHUNK]
-        rows = torch.cat(
-            [
-                blocks,
-                torch.ones(*blocks.shape[:2], 1, dtype=blocks.dtype, device=X.device),
-            ],
-            dim=2,
-        ).reshape(-1, n_columns + 1)
-        is_positive = labels.repeat_interleave(blocks.shape[1]).to(torch.bool)
-        for label, mask in enumerate((~is_positive, is_positive)):
-            class_rows = rows[mask]
-            moments[label] += class_rows.T @ class_rows
-            row_counts[label] += len(class_rows)
-    moments /= row_counts.clamp(min=1)[:, None, None]
-    negative, positive = moments.cpu().numpy()
-    return negative, positive
+    moments = []
+    for label in (0, 1):
+        class_indices = indices[y.index_select(0, indices) == label]
+        total = torch.zeros(
+            n_columns + 1, n_columns + 1, dtype=torch.float64, device=X.device
+        )
+        for blocks in _chunks_of(X, class_indices):
+            rows = blocks.reshape(-1, n_columns)
+            column_sums = rows.sum(dim=0, dtype=torch.float64)
+            total[:n_columns, :n_columns] += (rows.T @ rows).to(torch.float64)
+            total[:n_columns, n_columns] += column_sums
+            total[n_columns, :n_columns] += column_sums
+            total[n_columns, n_columns] += len(rows)
+        n_rows = max(float(total[n_columns, n_columns]), 1.0)
+        moments.append((total / n_rows).cpu().numpy())
+    return moments[0], moments[1]
 
 
 def _top_generalised_eigenvector(numerator, denominator):
@@ -65,13 +79,14 @@ def _top_generalised_eigenvector(numerator, denominator):
     return vectors[:, -1]
 
 
-def _pooled_scores(X, directions):
+def _pooled_scores(X, indices, directions):
     """``mean_r |[x_r, 1] . v|`` per block for each direction, shape (n, k)."""
-    weights = torch.as_tensor(directions[:-1], dtype=X.dtype, device=X.device)
-    biases = torch.as_tensor(directions[-1], dtype=X.dtype, device=X.device)
+    dtype = _compute_dtype(X)
+    weights = torch.as_tensor(directions[:-1], dtype=dtype, device=X.device)
+    biases = torch.as_tensor(directions[-1], dtype=dtype, device=X.device)
     pooled = [
-        (X[start : start + _SAMPLES_PER_CHUNK] @ weights + biases).abs().mean(dim=1)
-        for start in range(0, len(X), _SAMPLES_PER_CHUNK)
+        (blocks @ weights + biases).abs().mean(dim=1)
+        for blocks in _chunks_of(X, indices)
     ]
     return torch.cat(pooled).cpu().numpy().astype(np.float64)
 
@@ -81,7 +96,7 @@ def _log_loss(y, logits):
     return -np.mean(xlogy(y, probabilities) + xlogy(1 - y, 1 - probabilities))
 
 
-def spectral_parameters(X, y):
+def spectral_parameters(X, y, indices=None):
     """Initial AbsMean parameters from second moments and a one-feature logistic fit.
 
     Two candidate row directions are computed: the one whose row scores are large
@@ -93,10 +108,14 @@ def spectral_parameters(X, y):
     Parameters
     ----------
     X : torch.Tensor of shape (n_blocks, block_size, n_columns)
-        Training blocks, on the training device.
+        Blocks on the training device, in any dtype: they are read a chunk at a
+        time and never copied whole.
 
     y : torch.Tensor of shape (n_blocks,)
         Labels, 1 for the positive class and 0 for the negative one.
+
+    indices : torch.Tensor of shape (n_train,), default=None
+        The positions of the training blocks (all blocks if None).
 
     Returns
     -------
@@ -104,8 +123,12 @@ def spectral_parameters(X, y):
         ``row_weights`` (ndarray of shape (n_columns,)), ``row_bias``,
         ``output_weight`` and ``output_bias`` (floats).
     """
-    negative, positive = _augmented_second_moments(X, y)
-    positive_fraction = float(y.to(torch.float64).mean())
+    if indices is None:
+        indices = torch.arange(len(X), device=X.device)
+    indices = indices.sort().values
+    negative, positive = _augmented_second_moments(X, y, indices)
+    labels = y.index_select(0, indices).cpu().numpy().astype(np.float64)
+    positive_fraction = float(labels.mean())
     overall = positive_fraction * positive + (1 - positive_fraction) * negative
     directions = np.stack(
         [
@@ -117,8 +140,7 @@ def spectral_parameters(X, y):
     scale = np.sqrt(np.einsum("ik,ij,jk->k", directions, overall, directions))
     directions /= np.maximum(scale, np.finfo(np.float64).tiny)
 
-    pooled = _pooled_scores(X, directions)
-    labels = y.cpu().numpy().astype(np.float64)
+    pooled = _pooled_scores(X, indices, directions)
     best = None
     for k in range(directions.shape[1]):
         output = LogisticRegression(C=_OUTPUT_C).fit(pooled[:, [k]], labels)

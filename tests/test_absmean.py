@@ -153,7 +153,11 @@ def test_prediction_input_must_match_the_fitted_layout(fitted):
         (np.ones((0, 4)), ValueError, "0 sample"),
         (scipy.sparse.csr_matrix(np.ones((20, 4))), TypeError, "[Ss]parse"),
         (np.ones(20), ValueError, "Expected 2D array"),
-        (np.ones((20, 2, 2, 1)), ValueError, "dim"),
+        (
+            np.ones((20, 2, 2, 1)),
+            ValueError,
+            r"got a 4-D array of shape \(20, 2, 2, 1\)",
+        ),
     ],
 )
 def test_invalid_training_data_gets_sklearn_errors(X, error, match):

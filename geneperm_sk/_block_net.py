@@ -1,0 +1,709 @@
+"""The scikit-learn base of the block classifiers: a torch module trained by skorch.
+
+Everything that does not depend on the model lives here, written once: reading
+2-D or 3-D input as blocks of rows, validation, seeding without touching the global
+random state, the device, batching, early stopping from the initial parameters,
+divergence checks, batch-invariant prediction and saving to a plain file. A model
+class adds its module (``_make_module``) and whatever is truly its own.
+"""
+
+import math
+import numbers
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse
+import torch
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch import NeuralNetBinaryClassifier
+from torch.nn.functional import binary_cross_entropy_with_logits
+
+from ._batching import BlockBatchIterator, BlockSubset
+from ._callbacks import (
+    EarlyStoppingFromInitialParameters,
+    StopOnDivergence,
+    StopTraining,
+    TrainingDiverged,
+)
+from ._model_file import (
+    encode_labels,
+    encode_parameters,
+    read_model_file,
+    write_model_file,
+)
+
+__all__ = ["BlockNetClassifier"]
+
+# Input dtypes kept as they are (converted to float32 a batch at a time); any other
+# dtype is converted to float32 once, as scikit-learn estimators do.
+_KEPT_DTYPES = [np.float32, np.float64, np.int8]
+# Values (blocks x rows x columns) per forward pass at prediction time. Every pass
+# has exactly this shape, padded with zeros, so that a sample's score is computed
+# by the same kernels whatever else is predicted with it.
+_PREDICTION_CHUNK_VALUES = 1 << 20
+# Blocks per forward pass when computing the validation loss.
+_VALIDATION_BATCH_SIZE = 8192
+# With early stopping, an epoch replaces the initial parameters only if it lowers
+# their validation loss by this fraction: on validation sets of a few dozen samples
+# smaller gains are noise, and accepting them moved AbsMean's spectral start off
+# the all-ones direction (benchmarks/bench_early_stopping.py).
+_INITIAL_LOSS_MARGIN = 0.1
+
+
+def resolve_device(device, owner):
+    """The torch.device for a ``device`` parameter: 'auto', 'cpu', 'cuda[:N]'."""
+    expected = (
+        f"The 'device' parameter of {owner} must be 'auto', 'cpu', 'cuda' or "
+        "'cuda:N' (or a torch.device of type cpu or cuda)"
+    )
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"{expected}. Got {device!r} instead.") from error
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"{expected}. Got {device!r}, a {resolved.type!r} device, which "
+            f"{owner} does not support."
+        )
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"The 'device' parameter of {owner} is {device!r}, but CUDA is not "
+                "available on this machine. Use device='cpu' or device='auto'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"The 'device' parameter of {owner} is {device!r}, but this machine "
+                f"has {torch.cuda.device_count()} CUDA device(s)."
+            )
+    return resolved
+
+
+def seed_from(random_state):
+    """An int seed: fixed for an int, drawn from a RandomState instance, fresh for
+    None (from the operating system, leaving numpy's global state untouched)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31))
+    return int(check_random_state(random_state).randint(2**31))
+
+
+class _BlockNet(NeuralNetBinaryClassifier):
+    """skorch's binary classifier net, except that Ctrl-C stops ``fit``.
+
+    skorch catches ``KeyboardInterrupt`` in ``partial_fit`` so that a notebook user
+    keeps the model trained so far. Inside a library call that returns a
+    half-trained model with no word, so here the interrupt propagates.
+    """
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        if not self.initialized_:
+            self.initialize()
+        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+        except StopTraining:
+            pass
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
+
+class _IndexSplit:
+    """A skorch ``train_split``: fixed train and validation positions, no copies."""
+
+    def __init__(self, train, valid):
+        self.train = train
+        self.valid = valid
+
+    def __call__(self, dataset, y=None, **fit_params):
+        return (
+            BlockSubset(dataset.X, dataset.y, self.train),
+            BlockSubset(dataset.X, dataset.y, self.valid),
+        )
+
+
+class BlockNetClassifier(ClassifierMixin, BaseEstimator):
+    """Base class of binary classifiers of blocks of rows trained with skorch.
+
+    Not meant to be used directly: a subclass defines ``__init__`` with its
+    parameters (at least those of ``_parameter_constraints`` here) and
+    ``_make_module(n_columns)``, which returns a torch module mapping blocks of
+    shape ``(n_blocks, block_size, n_columns)`` to logits of shape
+    ``(n_blocks,)``. It may override ``_initialize_module`` to set the parameters
+    before training and ``_extra_callbacks`` to add skorch callbacks.
+    """
+
+    _parameter_constraints: dict = {
+        "block_size": [Interval(Integral, 1, None, closed="left"), None],
+        "n_columns": [Interval(Integral, 1, None, closed="left"), None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_samples_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # Whether a non-finite input always gives a non-finite score. When True,
+    # prediction checks its input for NaN and infinity only if a score is not
+    # finite, saving a pass over the data; the error is the same.
+    _nonfinite_input_gives_nonfinite_score = False
+
+    # -- what a model class provides ---------------------------------------------
+
+    def _make_module(self, n_columns):
+        raise NotImplementedError
+
+    def _initialize_module(self, module, X, y, train_indices):
+        """Set the module's parameters before training (default: keep torch's)."""
+
+    def _extra_callbacks(self):
+        """(name, callback) pairs to add, and history keys not to print."""
+        return [], []
+
+    # -- input -------------------------------------------------------------------
+
+    def _split_layout(self, X):
+        """Return ``(X, layout)``: 3-D input reshaped to 2-D with its layout
+        ``(block_size, n_columns)``, 2-D input unchanged with layout None."""
+        name = type(self).__name__
+        if isinstance(X, list | tuple):
+            X = np.asarray(X)
+        ndim = None if scipy.sparse.issparse(X) else getattr(X, "ndim", None)
+        if ndim is not None and ndim > 3:
+            raise ValueError(
+                f"{name} takes X of shape (n_samples, block_size * n_columns) or "
+                f"(n_samples, block_size, n_columns); got a {ndim}-D array of shape "
+                f"{tuple(X.shape)}."
+            )
+        if ndim != 3:
+            return X, None
+        layout = tuple(int(size) for size in X.shape[1:])
+        return X.reshape(X.shape[0], -1), layout
+
+    def _fit_layout(self, layout, n_features):
+        """Work out ``(block_size, n_columns)`` for fit from the data and params."""
+        name = type(self).__name__
+        if layout is not None:
+            for parameter, value, size in zip(
+                ("block_size", "n_columns"),
+                (self.block_size, self.n_columns),
+                layout,
+                strict=True,
+            ):
+                if value is not None and value != size:
+                    raise ValueError(
+                        f"{name} got 3-D X of shape (n_samples, {layout[0]}, "
+                        f"{layout[1]}), which sets {parameter}={size}, but "
+                        f"{parameter}={value} was given."
+                    )
+            return layout
+        if (self.block_size is None) == (self.n_columns is None):
+            raise ValueError(
+                f"{name} needs exactly one of block_size and n_columns to split 2-D "
+                "X of shape (n_samples, block_size * n_columns) into rows; got "
+                f"block_size={self.block_size} and n_columns={self.n_columns}. Pass "
+                "one of them, or 3-D X of shape (n_samples, block_size, n_columns)."
+            )
+        given_name, given = (
+            ("block_size", self.block_size)
+            if self.block_size is not None
+            else ("n_columns", self.n_columns)
+        )
+        if n_features % given:
+            raise ValueError(
+                f"{name} got X with {n_features} features, which is not a multiple "
+                f"of {given_name}={given}."
+            )
+        inferred = n_features // given
+        if self.block_size is not None:
+            return given, inferred
+        return inferred, given
+
+    def _as_blocks(self, X, device):
+        """2-D validated ``X`` as a tensor of blocks on ``device``, without a copy
+        when ``X`` is C-contiguous and ``device`` is the CPU."""
+        blocks = X.reshape(len(X), self.block_size_, self.n_columns_)
+        if not blocks.flags.c_contiguous:  # views such as X[::-1] or Fortran order
+            blocks = np.ascontiguousarray(blocks)
+        with warnings.catch_warnings():
+            # Read-only input (a memory map) is never written to: no copy needed.
+            warnings.filterwarnings("ignore", message=".*not writable.*")
+            tensor = torch.from_numpy(blocks)
+        return tensor.to(device)
+
+    def _validated_prediction_blocks(self, X):
+        """Validate X for prediction and return it as a CPU tensor of blocks."""
+        check_is_fitted(self)
+        X, layout = self._split_layout(X)
+        if layout is not None and layout != (self.block_size_, self.n_columns_):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on blocks of {self.block_size_} "
+                f"rows of {self.n_columns_} columns, but got 3-D X of shape "
+                f"(n_samples, {layout[0]}, {layout[1]})."
+            )
+        X = validate_data(
+            self,
+            X,
+            dtype=_KEPT_DTYPES,
+            reset=False,
+            ensure_all_finite=not self._nonfinite_input_gives_nonfinite_score,
+        )
+        return X, self._as_blocks(X, torch.device("cpu"))
+
+    # -- fit ---------------------------------------------------------------------
+
+    def _forget_fit(self):
+        """Drop fitted attributes, so that a failed or interrupted fit leaves an
+        unfitted estimator rather than a mix of two fits."""
+        for name in [name for name in vars(self) if name.endswith("_")]:
+            if not name.startswith("__"):
+                delattr(self, name)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the model on blocks ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, block_size * n_columns) or \
+                (n_samples, block_size, n_columns)
+            The blocks. 2-D input lays each block's rows end to end and needs one
+            of ``block_size`` or ``n_columns``. float32, float64 and int8 arrays
+            are used as they are, without a copy, and converted to float32 a
+            mini-batch at a time; other dtypes are converted to float32 first.
+
+        y : array-like of shape (n_samples,)
+            Two class labels.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        self._forget_fit()
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            # A failed or interrupted fit leaves an unfitted estimator.
+            self._forget_fit()
+            raise
+
+    def _fit(self, X, y):
+        name = type(self).__name__
+        resolve_device(self.device, name)  # a bad device fails before the data
+        X, layout = self._split_layout(X)
+        X, y = validate_data(self, X, y, dtype=_KEPT_DTYPES)
+        self.block_size_, self.n_columns_ = self._fit_layout(layout, X.shape[1])
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type != "binary":
+            raise ValueError(
+                "Only binary classification is supported. The type of the target "
+                f"is {target_type}."
+            )
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if len(classes) != 2:
+            raise ValueError(
+                f"{name} is a binary classifier and needs exactly 2 classes in y; "
+                f"got 1 class: {classes.tolist()}."
+            )
+        early_stopping = self._uses_early_stopping(y_encoded)
+        device = resolve_device(self.device, name)
+        seed = seed_from(self.random_state)
+
+        blocks = self._as_blocks(X, device)
+        labels = torch.as_tensor(y_encoded, dtype=torch.float32, device=device)
+        train = valid = None
+        if early_stopping:
+            train_positions, valid_positions = self._validation_split(y_encoded, seed)
+            train = torch.as_tensor(train_positions, device=device)
+            valid = torch.as_tensor(valid_positions, device=device)
+
+        forked_devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=forked_devices):
+            torch.manual_seed(seed)
+            module = self._make_module(self.n_columns_).to(device)
+        self._initialize_module(module, blocks, labels, train)
+
+        callbacks, hidden_keys = self._extra_callbacks()
+        callbacks = [("stop_on_divergence", StopOnDivergence()), *callbacks]
+        if early_stopping:
+            initial_loss = self._validation_loss(
+                module, BlockSubset(blocks, labels, valid)
+            )
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStoppingFromInitialParameters(
+                        initial_loss,
+                        initial_margin=_INITIAL_LOSS_MARGIN,
+                        patience=self.n_iter_no_change,
+                    ),
+                )
+            )
+        net = self._make_net(
+            module,
+            callbacks=callbacks,
+            hidden_keys=hidden_keys,
+            train_split=_IndexSplit(train, valid) if early_stopping else None,
+            seed=seed,
+            device=device,
+        )
+        try:
+            net.fit(blocks, labels)
+        except TrainingDiverged as diverged:
+            raise self._divergence_error(diverged.epoch, diverged.what) from None
+        except RuntimeError as error:
+            if "overflow" not in str(error):
+                raise
+            epoch = max(len(net.history), 1)
+            raise self._divergence_error(epoch, str(error)) from error
+        # The split holds the training tensors: keep them out of the fitted model.
+        net.train_split = None
+        self.classes_ = classes
+        self.device_ = device
+        self.net_ = net
+        return self
+
+    def _make_net(self, module, *, callbacks, hidden_keys, train_split, seed, device):
+        return _BlockNet(
+            module,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            # The validation loss drives early stopping; accuracy is not needed.
+            callbacks__valid_acc=None,
+            callbacks__print_log__keys_ignored=hidden_keys,
+            iterator_train=BlockBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__random_state=np.random.default_rng(seed),
+            iterator_train__max_samples_per_iteration=self.max_samples_per_epoch,
+            iterator_valid=BlockBatchIterator,
+            iterator_valid__batch_size=_VALIDATION_BATCH_SIZE,
+            device=device,
+            verbose=self.verbose,
+        )
+
+    def _divergence_error(self, epoch, what):
+        return ValueError(
+            f"{type(self).__name__} training diverged in epoch {epoch}: {what}. The "
+            "model would predict garbage, so none is returned. Lower the learning "
+            f"rate (lr={self.lr!r}), or scale the features of X."
+        )
+
+    @staticmethod
+    def _validation_loss(module, subset):
+        """Mean binary cross-entropy of ``module`` on the blocks of ``subset``."""
+        total = 0.0
+        with torch.no_grad():
+            for X, y in BlockBatchIterator(subset, _VALIDATION_BATCH_SIZE):
+                loss = binary_cross_entropy_with_logits(module(X), y, reduction="sum")
+                total += float(loss)
+        return total / len(subset)
+
+    def _validation_size(self, y_encoded):
+        """Validation samples needed, and whether a stratified split can hold them:
+        at least one sample of each class on either side."""
+        n_samples = len(y_encoded)
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        smallest_class = np.bincount(y_encoded).min()
+        feasible = n_valid >= 2 and n_samples - n_valid >= 2 and smallest_class >= 2
+        return n_valid, feasible
+
+    def _uses_early_stopping(self, y_encoded):
+        if self.max_epochs == 0 or self.early_stopping is False:
+            return False
+        feasible = self._validation_size(y_encoded)[1]
+        if self.early_stopping == "auto" or feasible:
+            return feasible
+        n_samples = len(y_encoded)
+        smallest_class = np.bincount(y_encoded).min()
+        raise ValueError(
+            f"{type(self).__name__} with early_stopping=True sets aside "
+            f"validation_fraction={self.validation_fraction} of the samples for "
+            "validation, which needs at least 2 samples in each part and 2 of each "
+            f"class; got {n_samples} samples with {smallest_class} in the smallest "
+            "class. Pass early_stopping=False to train on data this small."
+        )
+
+    def _validation_split(self, y_encoded, seed):
+        """Stratified train and validation positions for early stopping."""
+        n_valid, _ = self._validation_size(y_encoded)
+        return train_test_split(
+            np.arange(len(y_encoded)),
+            test_size=n_valid,
+            stratify=y_encoded,
+            random_state=seed,
+        )
+
+    # -- prediction --------------------------------------------------------------
+
+    def decision_function(self, X):
+        """The logit of ``classes_[1]`` for each sample.
+
+        A sample's logit does not depend on the other samples passed with it:
+        blocks are scored in forward passes of one fixed shape, so the same
+        kernels compute it bit for bit whether it is predicted alone, in a slice
+        or in a permuted set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, block_size_ * n_columns_) or \
+                (n_samples, block_size_, n_columns_)
+            The blocks.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples,)
+            Positive values predict ``classes_[1]``.
+        """
+        X, blocks = self._validated_prediction_blocks(X)
+        logits = self._score_blocks(blocks)
+        if not np.isfinite(logits).all():
+            check_array(
+                X,
+                dtype=None,
+                input_name="X",
+                estimator=self,
+                ensure_all_finite=True,
+                ensure_min_samples=0,
+            )
+            raise ValueError(
+                f"{type(self).__name__} computed non-finite logits from finite X: "
+                "the values of X are too large for float32 arithmetic."
+            )
+        return logits
+
+    def _score_blocks(self, blocks):
+        """Logits of CPU blocks in forward passes of one fixed shape."""
+        module = self.net_.module_
+        module.eval()
+        n_samples = len(blocks)
+        per_pass = max(
+            1, _PREDICTION_CHUNK_VALUES // (self.block_size_ * self.n_columns_)
+        )
+        logits = np.empty(n_samples, dtype=np.float64)
+        padded = None
+        with torch.no_grad():
+            for start in range(0, n_samples, per_pass):
+                chunk = blocks[start : start + per_pass]
+                if len(chunk) < per_pass:
+                    if padded is None:
+                        padded = torch.zeros(
+                            (per_pass, *blocks.shape[1:]), dtype=torch.float32
+                        )
+                    padded[len(chunk) :] = 0
+                    padded[: len(chunk)] = chunk
+                    chunk_input = padded
+                else:
+                    chunk_input = chunk
+                chunk_input = chunk_input.to(self.device_).to(torch.float32)
+                chunk_logits = module(chunk_input)[: len(chunk)]
+                logits[start : start + len(chunk)] = chunk_logits.cpu().numpy()
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, block_size_ * n_columns_) or \
+                (n_samples, block_size_, n_columns_)
+            The blocks.
+
+        Returns
+        -------
+        probabilities : ndarray of shape (n_samples, 2)
+            The probabilities of ``classes_[0]`` and ``classes_[1]``.
+        """
+        positive = expit(self.decision_function(X))
+        return np.column_stack([1 - positive, positive])
+
+    def predict(self, X):
+        """The predicted class label of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, block_size_ * n_columns_) or \
+                (n_samples, block_size_, n_columns_)
+            The blocks.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            ``classes_[1]`` where the logit is positive, ``classes_[0]`` elsewhere.
+        """
+        is_second_class = self.decision_function(X) > 0
+        return self.classes_[is_second_class.astype(np.intp)]
+
+    # -- saving without pickle ---------------------------------------------------
+
+    def save(self, path):
+        """Write the fitted model to a plain JSON file that loads without pickle.
+
+        The file holds the layout, the class labels, the hyperparameters, the
+        module's parameters and the library version; :meth:`load` reads it back
+        and predicts bit for bit as this model does. Unlike a pickle, loading it
+        runs no code, so a model file from someone else is safe to load. The
+        training history is not saved. The file is written under a temporary name
+        and renamed when complete.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the file (conventionally ending in ``.json``).
+        """
+        from . import __version__
+
+        check_is_fitted(self)
+        classes, class_kind = encode_labels(self.classes_)
+        names = getattr(self, "feature_names_in_", None)
+        write_model_file(
+            path,
+            {
+                "estimator": type(self).__name__,
+                "library_version": __version__,
+                "hyperparameters": self._json_hyperparameters(),
+                "layout": {
+                    "block_size": int(self.block_size_),
+                    "n_columns": int(self.n_columns_),
+                },
+                "classes": classes,
+                "class_kind": class_kind,
+                "feature_names_in": None if names is None else list(map(str, names)),
+                "parameters": encode_parameters(self.net_.module_.state_dict()),
+            },
+        )
+
+    def _json_hyperparameters(self):
+        hyperparameters = {}
+        for key, value in self.get_params(deep=False).items():
+            if isinstance(value, torch.device):
+                value = str(value)
+            elif isinstance(value, np.random.RandomState):
+                value = None  # the fit is done: the seed source is not needed
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                value = int(value)
+            elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+                value = float(value)
+            hyperparameters[key] = value
+        return hyperparameters
+
+    @classmethod
+    def load(cls, path):
+        """Load a model written by :meth:`save`, without unpickling anything.
+
+        A model saved on CUDA loads on a machine without a GPU: it then predicts
+        on the CPU (with a warning when its ``device`` asked for CUDA).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file.
+
+        Returns
+        -------
+        model : object
+            The fitted classifier, an instance of this class.
+
+        Raises
+        ------
+        ValueError
+            When the file is not a model file of this class, or any field in it
+            is malformed or inconsistent (tampered with).
+        """
+        name = cls.__name__
+        content = read_model_file(path, name)
+
+        def invalid(reason):
+            return ValueError(f"{path} is not a valid {name} model file: {reason}.")
+
+        hyperparameters = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in content["hyperparameters"].items()
+        }
+        try:
+            model = cls(**hyperparameters)
+            model._validate_params()
+        except (TypeError, ValueError) as error:
+            raise invalid(f"its hyperparameters are invalid ({error})") from None
+        layout = content["layout"]
+        model.block_size_ = layout["block_size"]
+        model.n_columns_ = layout["n_columns"]
+        model.n_features_in_ = model.block_size_ * model.n_columns_
+        if content["feature_names_in"] is not None:
+            model.feature_names_in_ = np.asarray(content["feature_names_in"], object)
+        model.classes_ = content["classes"]
+        module = model._make_module(model.n_columns_)
+        expected = {
+            key: tuple(value.shape) for key, value in module.state_dict().items()
+        }
+        stored = {key: value.shape for key, value in content["parameters"].items()}
+        if stored != expected:
+            raise invalid(
+                f"its parameters have the shapes {stored}, but a {name} with these "
+                f"hyperparameters and {model.n_columns_} columns has {expected}"
+            )
+        module.load_state_dict(
+            {
+                key: torch.from_numpy(value)
+                for key, value in content["parameters"].items()
+            }
+        )
+        try:
+            device = resolve_device(model.device, name)
+        except ValueError:
+            warnings.warn(
+                f"{name} was saved with device={model.device!r}, which is not "
+                "available here; it predicts on the CPU.",
+                UserWarning,
+                stacklevel=2,
+            )
+            device = torch.device("cpu")
+        model.device_ = device
+        model.net_ = model._make_net(
+            module.to(device),
+            callbacks=[],
+            hidden_keys=[],
+            train_split=None,
+            seed=0,
+            device=device,
+        ).initialize()
+        return model
+
+    # -- scikit-learn plumbing ---------------------------------------------------
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def __setstate__(self, state):
+        # skorch loads a net fitted on CUDA onto the CPU when no GPU is present;
+        # follow it so that prediction inputs go where the module is.
+        super().__setstate__(state)
+        if "net_" in state:
+            self.device_ = torch.device(self.net_.device)
