@@ -10,9 +10,17 @@ __all__ = ["bayes_accuracy", "make_geneperm"]
 
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int8))
 
-# Above this many random keys, index blocks are drawn in slices of samples so that
-# the keys never take more memory than the output does.
+# Blocks of a large part of the table are drawn from one random key per table row,
+# a slice of keys at a time: a slice of samples, or of the keys of one sample. A
+# key, its index and what np.argpartition allocates take about 24 bytes; a slice
+# holds 1/64 as many keys as the int8 table and the output have bytes, so the keys
+# take well under half as much memory as those, with at least _MIN_KEYS_PER_SLICE
+# and at most _MAX_KEYS_PER_SLICE keys.
+_MIN_KEYS_PER_SLICE = 1 << 16
 _MAX_KEYS_PER_SLICE = 1 << 22
+
+# A user table is checked this many entries at a time.
+_MAX_ENTRIES_PER_SLICE = 1 << 20
 
 
 class _DefaultInt(int):
@@ -81,21 +89,42 @@ def bayes_accuracy(block_size, positive_fraction=0.5):
 
 
 def _check_dtype(dtype):
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    if resolved not in SUPPORTED_DTYPES:
-        names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
+    """Return the :class:`numpy.dtype` for an accepted ``dtype`` value, or raise.
+
+    Only the spellings listed in ``make_geneperm``'s docstring are accepted. numpy
+    itself reads ``None``, ``float``, ``"float"`` or ``"double"`` as float64, and
+    ``np.dtype(None) == np.dtype("float64")`` is even true, so asking numpy whether
+    a value is supported would let typos and foreign dtypes through.
+    """
+    if isinstance(dtype, np.dtype):
+        accepted = [supported for supported in SUPPORTED_DTYPES if dtype == supported]
+    elif isinstance(dtype, str):
+        accepted = [
+            supported for supported in SUPPORTED_DTYPES if dtype == supported.name
+        ]
+    elif isinstance(dtype, type):
+        accepted = [
+            supported for supported in SUPPORTED_DTYPES if dtype is supported.type
+        ]
+    else:
+        accepted = []
+    if not accepted:
+        types = ", ".join(f"np.{supported.name}" for supported in SUPPORTED_DTYPES)
+        names = ", ".join(repr(supported.name) for supported in SUPPORTED_DTYPES)
         raise ValueError(
-            f"The 'dtype' parameter of make_geneperm must be one of {names}. "
-            f"Got {dtype!r} instead."
+            f"The 'dtype' parameter of make_geneperm must be one of {types}, their "
+            f"np.dtype, or one of the names {names}. Got {dtype!r} instead."
         )
-    return resolved
+    return accepted[0]
 
 
 def _check_table(table):
-    """Validate a user table and return it as an int8 array."""
+    """Validate a user table and return it as an int8 array.
+
+    An int8 table is returned as it is (it is only read); any other is copied to
+    int8. The table is checked a slice of rows at a time, so that checking takes
+    little memory beyond the int8 copy.
+    """
     array = np.asarray(table)
     if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 2:
         raise ValueError(
@@ -107,28 +136,38 @@ def _check_table(table):
             "The 'table' parameter of make_geneperm must hold numbers +1 and -1. "
             f"Got an array of dtype {array.dtype}."
         )
-    is_sign = (array == 1) | (array == -1)
-    if not is_sign.all():
-        row, column = np.argwhere(~is_sign)[0]
-        raise ValueError(
-            "The 'table' parameter of make_geneperm must contain only +1 and -1. "
-            f"Got {array[row, column]!r} at row {row}, column {column}."
-        )
-    row_sums = array.sum(axis=1, dtype=np.int64)
-    if np.any(row_sums != 0):
-        row = int(np.flatnonzero(row_sums)[0])
-        raise ValueError(
-            "The 'table' parameter of make_geneperm must have balanced rows (as many "
-            f"+1 as -1 entries). Row {row} sums to {row_sums[row]}."
-        )
-    return array.astype(np.int8)
+    checked = array if array.dtype == np.int8 else np.empty(array.shape, np.int8)
+    rows_per_slice = max(1, _MAX_ENTRIES_PER_SLICE // array.shape[1])
+    for start in range(0, array.shape[0], rows_per_slice):
+        part = array[start : start + rows_per_slice]
+        is_sign = (part == 1) | (part == -1)
+        if not is_sign.all():
+            row, column = np.argwhere(~is_sign)[0]
+            raise ValueError(
+                "The 'table' parameter of make_geneperm must contain only +1 and "
+                f"-1. Got {part[row, column]!r} at row {start + row}, column "
+                f"{column}."
+            )
+        row_sums = part.sum(axis=1, dtype=np.int64)
+        if np.any(row_sums != 0):
+            row = int(np.flatnonzero(row_sums)[0])
+            raise ValueError(
+                "The 'table' parameter of make_geneperm must have balanced rows (as "
+                f"many +1 as -1 entries). Row {start + row} sums to {row_sums[row]}."
+            )
+        if checked is not array:
+            checked[start : start + rows_per_slice] = part
+    return checked
 
 
 def _draw_table(n_table_rows, n_columns, rng):
     """Each row: ``n_columns / 2`` entries +1 at uniformly random places, -1 else."""
     half = n_columns // 2
     sorted_row = np.repeat(np.array([1, -1], dtype=np.int8), half)
-    return rng.permuted(np.tile(sorted_row, (n_table_rows, 1)), axis=1)
+    table = np.tile(sorted_row, (n_table_rows, 1))
+    # In place: the same draws as a shuffled copy, without a second table in memory.
+    rng.permuted(table, axis=1, out=table)
+    return table
 
 
 def _probability_all_distinct(n_choices, n_draws):
@@ -147,10 +186,11 @@ def _has_repeat(rows_by_position):
     return repeat
 
 
-def _draw_distinct_rows(n_samples, block_size, n_table_rows, rng):
+def _draw_distinct_rows(n_samples, block_size, n_table_rows, rng, max_keys):
     """Row indices of shape (n_samples, block_size), distinct within each sample.
 
-    Every ordered tuple of distinct rows is equally likely.
+    Every ordered tuple of distinct rows is equally likely. At most ``max_keys``
+    random keys are held at a time. The rows drawn do not depend on ``max_keys``.
     """
     if _probability_all_distinct(n_table_rows, block_size) >= 0.5:
         # Rejection: draw with replacement and redraw every sample holding a repeat.
@@ -168,7 +208,13 @@ def _draw_distinct_rows(n_samples, block_size, n_table_rows, rng):
     # Large blocks relative to the table: the first block_size positions of a uniform
     # random ordering of all rows, computed from random keys a slice at a time.
     rows = np.empty((n_samples, block_size), dtype=np.intp)
-    samples_per_slice = max(1, _MAX_KEYS_PER_SLICE // n_table_rows)
+    if n_table_rows > max_keys:
+        for sample in range(n_samples):
+            rows[sample] = _rows_with_smallest_keys(
+                n_table_rows, block_size, rng, max_keys
+            )
+        return rows
+    samples_per_slice = max_keys // n_table_rows
     for start in range(0, n_samples, samples_per_slice):
         stop = min(start + samples_per_slice, n_samples)
         keys = rng.random((stop - start, n_table_rows))
@@ -176,6 +222,49 @@ def _draw_distinct_rows(n_samples, block_size, n_table_rows, rng):
         order = np.argsort(np.take_along_axis(keys, chosen, axis=1), axis=1)
         rows[start:stop] = np.take_along_axis(chosen, order, axis=1)
     return rows
+
+
+def _rows_with_smallest_keys(n_table_rows, block_size, rng, max_keys):
+    """The ``block_size`` rows with the smallest of ``n_table_rows`` random keys,
+    ordered by key.
+
+    The keys are drawn ``max_keys`` at a time, keeping the smallest so far: the
+    same draws, and the same rows, as drawing all keys at once.
+    """
+    best_keys = np.empty(0)
+    best_rows = np.empty(0, dtype=np.intp)
+    for start in range(0, n_table_rows, max_keys):
+        keys = rng.random(min(max_keys, n_table_rows - start))
+        if keys.size > block_size:
+            chosen = np.argpartition(keys, block_size - 1)[:block_size]
+        else:
+            chosen = np.arange(keys.size)
+        keys = np.concatenate([best_keys, keys[chosen]])
+        rows = np.concatenate([best_rows, chosen + start])
+        if keys.size > block_size:
+            kept = np.argpartition(keys, block_size - 1)[:block_size]
+            keys, rows = keys[kept], rows[kept]
+        best_keys, best_rows = keys, rows
+    return best_rows[np.argsort(best_keys)]
+
+
+def _keys_per_slice(n_samples, block_size, n_table_rows, n_columns, dtype):
+    """How many random keys ``_draw_distinct_rows`` may hold at a time."""
+    table_bytes = n_table_rows * n_columns
+    output_bytes = n_samples * block_size * n_columns * dtype.itemsize
+    budget = (table_bytes + output_bytes) // 64
+    return min(_MAX_KEYS_PER_SLICE, max(_MIN_KEYS_PER_SLICE, budget))
+
+
+def _gather_blocks(table, rows, dtype):
+    """``table[rows]`` in ``dtype``, from the int8 ``table``.
+
+    Either the table or the gathered blocks are cast, whichever takes less
+    memory in passing: a large table with few samples is never copied in full.
+    """
+    if table.shape[0] * dtype.itemsize <= rows.size:
+        return np.take(table.astype(dtype, copy=False), rows, axis=0)
+    return np.take(table, rows, axis=0).astype(dtype, copy=False)
 
 
 @validate_params(
@@ -244,12 +333,20 @@ def make_geneperm(
 
     dtype : {np.float32, np.float64, np.int8}, default=np.float32
         The data type of ``X`` (and of the returned table). ``float32`` is what
-        PyTorch models take; ``int8`` takes a quarter of the memory.
+        PyTorch models take; ``int8`` takes a quarter of the memory. Each may be
+        given as the numpy type (``np.float32``, or its alias ``np.single``), as
+        its :class:`numpy.dtype` (``np.dtype("float32")``) or by its name
+        (``"float32"``). Everything else is an error, including values numpy
+        would read as one of these: ``None``, Python's ``float`` and ``int``,
+        other names and codes (``"float"``, ``"double"``, ``"f4"``), non-native
+        byte orders and torch dtypes.
 
     table : array-like of shape (n_table_rows, n_columns), default=None
         A table of +1/-1 entries with balanced rows, as returned with
         ``return_table=True``, to draw more samples from the same distribution
-        (for instance a fresh test set). If None, a new table is drawn.
+        (for instance a fresh test set). Any numpy array or view is accepted,
+        whatever its memory layout (for instance ``table[::-1]``); an int8 table
+        is read without being copied. If None, a new table is drawn.
 
     return_table : bool, default=False
         If True, also return the table.
@@ -286,6 +383,11 @@ def make_geneperm(
     information about the label. The rows of a block are distinct table rows;
     rows may repeat across samples.
 
+    The table is held as int8 and blocks are gathered from it before they are
+    converted to ``dtype`` when that takes less memory, so drawing a few samples
+    from a table of millions of rows takes little more memory than the int8 table.
+    Only with ``return_table=True`` is the whole table converted to ``dtype``.
+
     Examples
     --------
     >>> from geneperm_sk import make_geneperm
@@ -301,7 +403,8 @@ def make_geneperm(
     np.float32(0.0)
     """
     dtype = _check_dtype(dtype)
-    if table is not None:
+    table_is_given = table is not None
+    if table_is_given:
         table = _check_table(table)
         for name, value, axis in (
             ("n_columns", n_columns, 1),
@@ -331,11 +434,11 @@ def make_geneperm(
     rng = np.random.default_rng(check_random_state(random_state).randint(2**32))
     if table is None:
         table = _draw_table(n_table_rows, n_columns, rng)
-    rows = _draw_distinct_rows(n_samples, block_size, n_table_rows, rng)
+    max_keys = _keys_per_slice(n_samples, block_size, n_table_rows, n_columns, dtype)
+    rows = _draw_distinct_rows(n_samples, block_size, n_table_rows, rng, max_keys)
     y = (rng.random(n_samples) < positive_fraction).astype(np.int64)
 
-    table = table.astype(dtype, copy=False)
-    X = np.take(table, rows, axis=0)
+    X = _gather_blocks(table, rows, dtype)
     positives = np.flatnonzero(y)
     overwritten_column = rng.integers(0, n_columns, size=positives.size)
     random_signs = (
@@ -348,5 +451,6 @@ def make_geneperm(
     if flatten:
         X = X.reshape(n_samples, block_size * n_columns)
     if return_table:
-        return X, y, table
+        # A copy when the table is the caller's: the result never aliases the input.
+        return X, y, table.astype(dtype, copy=table_is_given)
     return X, y
