@@ -8,6 +8,7 @@ classifier with the inductive bias that reaches it.
 from ._absmean import AbsMeanClassifier
 from ._curve import geneperm_curve
 from ._display import GenePermCurveDisplay
+from ._features import RowSecondMoments
 from ._generator import bayes_accuracy, make_geneperm
 from ._modules import AbsMeanModule
 
@@ -17,6 +18,7 @@ __all__ = [
     "AbsMeanClassifier",
     "AbsMeanModule",
     "GenePermCurveDisplay",
+    "RowSecondMoments",
     "__version__",
     "bayes_accuracy",
     "geneperm_curve",

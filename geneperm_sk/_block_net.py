@@ -10,10 +10,10 @@ class adds its module (``_make_module``) and whatever is truly its own.
 import math
 import numbers
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -32,6 +32,7 @@ from ._callbacks import (
     StopTraining,
     TrainingDiverged,
 )
+from ._layout import check_fitted_layout, resolve_layout, split_layout
 from ._model_file import (
     encode_labels,
     encode_parameters,
@@ -94,6 +95,27 @@ def seed_from(random_state):
     if random_state is None:
         return int(np.random.default_rng().integers(2**31))
     return int(check_random_state(random_state).randint(2**31))
+
+
+@contextmanager
+def torch_threads_for(device):
+    """Run torch on one CPU thread while fitting or predicting on the CPU.
+
+    The models of this library do little work per operation, so threads only add
+    synchronisation: on a busy 2-core machine a fit ran 8x slower with 2 torch
+    threads than with 1 (see BENCHMARKS.md), and when joblib or Dask runs several
+    fits side by side, each fit taking every core oversubscribes the machine.
+    The previous setting is restored afterwards.
+    """
+    previous = torch.get_num_threads()
+    if device.type != "cpu" or previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class _BlockNet(NeuralNetBinaryClassifier):
@@ -176,63 +198,6 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
 
     # -- input -------------------------------------------------------------------
 
-    def _split_layout(self, X):
-        """Return ``(X, layout)``: 3-D input reshaped to 2-D with its layout
-        ``(block_size, n_columns)``, 2-D input unchanged with layout None."""
-        name = type(self).__name__
-        if isinstance(X, list | tuple):
-            X = np.asarray(X)
-        ndim = None if scipy.sparse.issparse(X) else getattr(X, "ndim", None)
-        if ndim is not None and ndim > 3:
-            raise ValueError(
-                f"{name} takes X of shape (n_samples, block_size * n_columns) or "
-                f"(n_samples, block_size, n_columns); got a {ndim}-D array of shape "
-                f"{tuple(X.shape)}."
-            )
-        if ndim != 3:
-            return X, None
-        layout = tuple(int(size) for size in X.shape[1:])
-        return X.reshape(X.shape[0], -1), layout
-
-    def _fit_layout(self, layout, n_features):
-        """Work out ``(block_size, n_columns)`` for fit from the data and params."""
-        name = type(self).__name__
-        if layout is not None:
-            for parameter, value, size in zip(
-                ("block_size", "n_columns"),
-                (self.block_size, self.n_columns),
-                layout,
-                strict=True,
-            ):
-                if value is not None and value != size:
-                    raise ValueError(
-                        f"{name} got 3-D X of shape (n_samples, {layout[0]}, "
-                        f"{layout[1]}), which sets {parameter}={size}, but "
-                        f"{parameter}={value} was given."
-                    )
-            return layout
-        if (self.block_size is None) == (self.n_columns is None):
-            raise ValueError(
-                f"{name} needs exactly one of block_size and n_columns to split 2-D "
-                "X of shape (n_samples, block_size * n_columns) into rows; got "
-                f"block_size={self.block_size} and n_columns={self.n_columns}. Pass "
-                "one of them, or 3-D X of shape (n_samples, block_size, n_columns)."
-            )
-        given_name, given = (
-            ("block_size", self.block_size)
-            if self.block_size is not None
-            else ("n_columns", self.n_columns)
-        )
-        if n_features % given:
-            raise ValueError(
-                f"{name} got X with {n_features} features, which is not a multiple "
-                f"of {given_name}={given}."
-            )
-        inferred = n_features // given
-        if self.block_size is not None:
-            return given, inferred
-        return inferred, given
-
     def _as_blocks(self, X, device):
         """2-D validated ``X`` as a tensor of blocks on ``device``, without a copy
         when ``X`` is C-contiguous and ``device`` is the CPU."""
@@ -248,13 +213,9 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     def _validated_prediction_blocks(self, X):
         """Validate X for prediction and return it as a CPU tensor of blocks."""
         check_is_fitted(self)
-        X, layout = self._split_layout(X)
-        if layout is not None and layout != (self.block_size_, self.n_columns_):
-            raise ValueError(
-                f"{type(self).__name__} was fitted on blocks of {self.block_size_} "
-                f"rows of {self.n_columns_} columns, but got 3-D X of shape "
-                f"(n_samples, {layout[0]}, {layout[1]})."
-            )
+        owner = type(self).__name__
+        X, layout = split_layout(X, owner)
+        check_fitted_layout(owner, (self.block_size_, self.n_columns_), layout)
         X = validate_data(
             self,
             X,
@@ -296,7 +257,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         """
         self._forget_fit()
         try:
-            return self._fit(X, y)
+            with torch_threads_for(resolve_device(self.device, type(self).__name__)):
+                return self._fit(X, y)
         except BaseException:
             # A failed or interrupted fit leaves an unfitted estimator.
             self._forget_fit()
@@ -305,9 +267,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y):
         name = type(self).__name__
         resolve_device(self.device, name)  # a bad device fails before the data
-        X, layout = self._split_layout(X)
+        X, layout = split_layout(X, name)
         X, y = validate_data(self, X, y, dtype=_KEPT_DTYPES)
-        self.block_size_, self.n_columns_ = self._fit_layout(layout, X.shape[1])
+        self.block_size_, self.n_columns_ = resolve_layout(
+            name, self.block_size, self.n_columns, layout, X.shape[1]
+        )
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type != "binary":
@@ -475,7 +439,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             Positive values predict ``classes_[1]``.
         """
         X, blocks = self._validated_prediction_blocks(X)
-        logits = self._score_blocks(blocks)
+        with torch_threads_for(self.device_):
+            logits = self._score_blocks(blocks)
         if not np.isfinite(logits).all():
             check_array(
                 X,
