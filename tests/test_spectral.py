@@ -1,0 +1,72 @@
+"""The spectral start: its second moments, streamed in chunks of the input's dtype
+with float64 totals, against a direct float64 computation."""
+
+import numpy as np
+import pytest
+import torch
+
+from geneperm_sk import make_geneperm
+from geneperm_sk._spectral import (
+    _ROWS_PER_CHUNK,
+    _augmented_second_moments,
+    spectral_parameters,
+)
+
+
+def reference_moments(X, y, indices):
+    """Second moments of [x_r, 1] per class, in float64 numpy."""
+    X = X[indices].astype(np.float64)
+    y = y[indices]
+    moments = []
+    for label in (0, 1):
+        rows = X[y == label].reshape(-1, X.shape[2])
+        rows = np.hstack([rows, np.ones((len(rows), 1))])
+        moments.append(rows.T @ rows / len(rows))
+    return moments
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32, np.float64])
+def test_moments_of_geneperm_data_are_exact(dtype):
+    X, y = make_geneperm(
+        3000, n_columns=12, block_size=7, flatten=False, dtype=dtype, random_state=0
+    )
+    indices = np.sort(np.random.default_rng(0).choice(3000, 2500, replace=False))
+    moments = _augmented_second_moments(
+        torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(indices)
+    )
+    # +-1 entries: every product and every float32 chunk total is an exact integer.
+    for got, expected in zip(moments, reference_moments(X, y, indices), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_moments_of_generic_float_data_are_accurate(dtype):
+    rng = np.random.default_rng(1)
+    n_samples, block_size, n_columns = 5000, 8, 10
+    X = (rng.standard_normal((n_samples, block_size, n_columns)) * 3 + 1).astype(dtype)
+    y = rng.integers(0, 2, n_samples)
+    indices = np.arange(n_samples)
+    moments = _augmented_second_moments(
+        torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(indices)
+    )
+    # Within a chunk, float32 sums of at most _ROWS_PER_CHUNK products of
+    # magnitude ~|x|^2 carry a relative error of at most about
+    # eps * sqrt(rows) for random rounding (and eps * rows in the worst case);
+    # the totals across chunks add in float64.
+    eps = np.finfo(dtype).eps
+    rows_per_chunk = min(_ROWS_PER_CHUNK, n_samples * block_size)
+    for got, expected in zip(moments, reference_moments(X, y, indices), strict=True):
+        scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
+        error = np.abs(got - expected) / scale
+        assert error.max() <= 10 * eps * np.sqrt(rows_per_chunk)
+
+
+def test_start_is_parallel_to_ones_on_geneperm_data_in_every_dtype():
+    for dtype in (np.int8, np.float32, np.float64):
+        X, y = make_geneperm(
+            2000, n_columns=16, block_size=4, flatten=False, dtype=dtype, random_state=2
+        )
+        start = spectral_parameters(torch.from_numpy(X), torch.from_numpy(y))
+        weights = start["row_weights"]
+        cosine = abs(weights.sum()) / (np.linalg.norm(weights) * np.sqrt(16))
+        assert cosine > 0.999
