@@ -15,6 +15,8 @@ import torch
 from scipy.special import expit, xlogy
 from sklearn.linear_model import LogisticRegression
 
+from ._batching import BatchBuffers
+
 __all__ = ["spectral_parameters"]
 
 # Rows per chunk when streaming over the training data: the chunk's float32 copy
@@ -25,6 +27,13 @@ _RELATIVE_RIDGE = 1e-6
 # Inverse regularisation strength of the logistic fit of the output affine: weak,
 # so that the threshold is not pulled away from the smallest nonzero pooled score.
 _OUTPUT_C = 1e4
+# The start is estimated from at most this many training blocks, evenly spaced
+# over the training set: with 16 rows a block that is two million rows, far more
+# than the d x d moments need (the sample-efficiency scan of
+# benchmarks/bench_reliability.py reaches the ceiling from a few hundred blocks),
+# and it keeps the start's cost flat above a hundred thousand blocks
+# (benchmarks/bench_fit_scale.py).
+MAX_START_SAMPLES = 131_072
 
 
 def _compute_dtype(X):
@@ -35,13 +44,19 @@ def _compute_dtype(X):
 def _chunks_of(X, indices):
     """The blocks of ``X`` at ``indices``, in chunks converted to the compute dtype.
 
-    ``indices`` are sorted, so that the gathers read ``X`` front to back.
+    ``indices`` are sorted, so that the gathers read ``X`` front to back. Every
+    chunk is gathered into the same memory: use one before asking for the next.
     """
     samples_per_chunk = max(1, _ROWS_PER_CHUNK // X.shape[1])
     dtype = _compute_dtype(X)
+    buffers = BatchBuffers()
     for start in range(0, len(indices), samples_per_chunk):
         rows = indices[start : start + samples_per_chunk]
-        yield X.index_select(0, rows).to(dtype)
+        gathered = torch.index_select(X, 0, rows, out=buffers.gathered(X, len(rows)))
+        if gathered.dtype == dtype:
+            yield gathered
+        else:
+            yield buffers.converted(gathered, dtype).copy_(gathered)
 
 
 def _augmented_second_moments(X, y, indices):
@@ -103,7 +118,8 @@ def spectral_parameters(X, y, indices=None):
     on positive blocks and small on negative ones, and the reverse. Each is scaled
     so that row scores have unit second moment, the output affine is fitted by
     logistic regression on the pooled scores, and the candidate with the lower
-    training log-loss is returned.
+    training log-loss is returned. At most ``MAX_START_SAMPLES`` training
+    blocks, evenly spaced over the sorted training positions, are used.
 
     Parameters
     ----------
@@ -126,6 +142,9 @@ def spectral_parameters(X, y, indices=None):
     if indices is None:
         indices = torch.arange(len(X), device=X.device)
     indices = indices.sort().values
+    if len(indices) > MAX_START_SAMPLES:
+        spread = torch.linspace(0, len(indices) - 1, MAX_START_SAMPLES)
+        indices = indices[spread.round().long().to(indices.device)]
     negative, positive = _augmented_second_moments(X, y, indices)
     labels = y.index_select(0, indices).cpu().numpy().astype(np.float64)
     positive_fraction = float(labels.mean())

@@ -1,0 +1,199 @@
+"""Fit and prediction cost of AbsMeanClassifier against one forward pass, at scale.
+
+Run with ``python benchmarks/bench_fit_scale.py`` (``--sizes 10000 100000`` for a
+shorter run, ``--device cuda`` on a GPU machine).
+
+For each training size and input dtype (float32, int8), a fresh process draws
+``make_geneperm(n, block_size=16, n_columns=64)`` and measures, side by side:
+
+- one forward pass ``(X @ w).abs().mean(1)`` over the same X (float32 for float32
+  input; for int8 input, the int8 data converted chunk by chunk), the floor;
+- the default ``AbsMeanClassifier(n_columns=64).fit``: its time, its ratio to the
+  forward pass (target at most 15x), the epochs run and the epoch kept (0 is the
+  spectral start), and its peak memory: the peak resident size during the fit
+  over the size of X, counting X itself (target at most 1.3x for float32), and the
+  peak growth during the fit over the size of X (target at most 2x for int8);
+- ``decision_function`` over the whole X: its time and ratio to the forward pass
+  (target at most 1.5x);
+- the accuracy on a fresh test set of 20,000 blocks from the same table, against
+  ``bayes_accuracy(16)``.
+
+Peak memory is read from the kernel (``VmHWM``), reset before the fit through
+``/proc/self/clear_refs``, so it covers the fit alone. Each timing is the best of
+``--repeats`` runs (the fit is timed once at 1M: it is the long part).
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
+
+BLOCK_SIZE = 16
+N_COLUMNS = 64
+N_TEST = 20_000
+
+
+def resident_bytes(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def best_time(function, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def forward_pass(blocks, weights, device):
+    """``(X @ w).abs().mean(1)`` over all blocks, the cheapest full read of X."""
+    if blocks.dtype == torch.float32 and device.type == "cpu":
+        return (blocks @ weights).abs().mean(1)
+    chunk = 1 << 16
+    return torch.cat(
+        [
+            (blocks[s : s + chunk].to(device, torch.float32) @ weights).abs().mean(1)
+            for s in range(0, len(blocks), chunk)
+        ]
+    )
+
+
+def measure(n_samples, dtype, device, repeats):
+    rss_before_data = resident_bytes("VmRSS")
+    X, y, table = make_geneperm(
+        n_samples,
+        n_columns=N_COLUMNS,
+        block_size=BLOCK_SIZE,
+        dtype=dtype,
+        return_table=True,
+        random_state=0,
+    )
+    X_test, y_test = make_geneperm(
+        N_TEST, block_size=BLOCK_SIZE, table=table, dtype=dtype, random_state=1
+    )
+    device = torch.device(device)
+    blocks = torch.from_numpy(X.reshape(n_samples, BLOCK_SIZE, N_COLUMNS))
+    weights = torch.ones(N_COLUMNS, device=device)
+    if device.type == "cuda":
+        blocks = blocks.to(device)
+        torch.cuda.synchronize()
+
+    def forward():
+        forward_pass(blocks, weights, device)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    forward_s = best_time(forward, repeats)
+
+    model = AbsMeanClassifier(n_columns=N_COLUMNS, device=str(device), random_state=0)
+    fit_repeats = 1 if n_samples >= 1_000_000 else repeats
+    fit_times = []
+    for _ in range(fit_repeats):
+        reset_peak()
+        rss_before_fit = resident_bytes("VmRSS")
+        start = time.perf_counter()
+        model.fit(X, y)
+        fit_times.append(time.perf_counter() - start)
+        peak_during_fit = resident_bytes("VmHWM")
+    predict_s = best_time(lambda: model.decision_function(X), repeats)
+    history = model.net_.history
+    early_stopping = dict(model.net_.callbacks_).get("early_stopping")
+    return {
+        "n_samples": n_samples,
+        "dtype": np.dtype(dtype).name,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "x_bytes": X.nbytes,
+        "forward_s": forward_s,
+        "fit_s": min(fit_times),
+        "predict_s": predict_s,
+        "epochs_run": len(history),
+        "epoch_kept": None if early_stopping is None else early_stopping.best_epoch_,
+        "peak_over_x": (peak_during_fit - rss_before_data) / X.nbytes,
+        "growth_over_x": (peak_during_fit - rss_before_fit) / X.nbytes,
+        "accuracy": model.score(X_test, y_test),
+        "bayes": bayes_accuracy(BLOCK_SIZE),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000]
+    )
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "int8"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--worker", nargs=2, metavar=("N", "DTYPE"), help="internal")
+    args = parser.parse_args()
+    if args.worker:
+        n_samples, dtype = int(args.worker[0]), args.worker[1]
+        print(json.dumps(measure(n_samples, dtype, args.device, args.repeats)))
+        return
+
+    print(
+        f"AbsMeanClassifier() default fit on make_geneperm(n, block_size={BLOCK_SIZE}, "
+        f"n_columns={N_COLUMNS}); torch {torch.__version__}, device {args.device}; "
+        f"each row in its own process; best of {args.repeats} (fit once at 1M)"
+    )
+    header = (
+        f"{'n':>9} {'dtype':>7} {'X MiB':>7} {'fwd s':>7} {'fit s':>7} "
+        f"{'fit/fwd':>8} {'pred s':>7} {'pred/fwd':>8} {'peak/X':>7} "
+        f"{'grow/X':>7} {'epochs':>6} {'kept':>4} {'acc':>7} {'Bayes':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for n_samples in args.sizes:
+        for dtype in args.dtypes:
+            completed = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    str(n_samples),
+                    dtype,
+                    "--device",
+                    args.device,
+                    "--repeats",
+                    str(args.repeats),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(completed.stdout.strip().splitlines()[-1])
+            print(
+                f"{r['n_samples']:>9} {r['dtype']:>7} {r['x_bytes'] / 2**20:>7.0f} "
+                f"{r['forward_s']:>7.3f} {r['fit_s']:>7.2f} "
+                f"{r['fit_s'] / r['forward_s']:>7.1f}x {r['predict_s']:>7.3f} "
+                f"{r['predict_s'] / r['forward_s']:>7.2f}x {r['peak_over_x']:>6.2f}x "
+                f"{r['growth_over_x']:>6.2f}x {r['epochs_run']:>6} "
+                f"{r['epoch_kept'] if r['epoch_kept'] is not None else '-':>4} "
+                f"{r['accuracy']:>7.4f} {r['bayes']:>6.4f}",
+                flush=True,
+            )
+    print(
+        "targets (CPU): fit/fwd <= 15x, pred/fwd <= 1.5x, peak/X <= 1.3x (float32), "
+        "grow/X <= 2x (int8); threads: "
+        f"{torch.get_num_threads()}"
+    )
+
+
+if __name__ == "__main__":
+    main()
