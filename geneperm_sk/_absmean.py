@@ -60,7 +60,7 @@ class AbsMeanClassifier(BlockNetClassifier):
     batch_size : int, default=256
         The number of samples per mini-batch.
 
-    max_samples_per_epoch : int or None, default=50_000
+    max_samples_per_epoch : int or None, default=5_000
         The most training samples one epoch visits. With more training samples an
         epoch is the next ``max_samples_per_epoch`` of one running random order,
         so every sample is used once before any is used twice, and early
@@ -193,7 +193,7 @@ class AbsMeanClassifier(BlockNetClassifier):
         lr=0.01,
         max_epochs=20,
         batch_size=256,
-        max_samples_per_epoch=50_000,
+        max_samples_per_epoch=5_000,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=5,

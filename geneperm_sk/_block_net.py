@@ -10,7 +10,7 @@ class adds its module (``_make_module``) and whatever is truly its own.
 import math
 import numbers
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNetBinaryClassifier
+from threadpoolctl import threadpool_limits
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 from ._batching import BlockBatchIterator, BlockSubset
@@ -99,24 +100,29 @@ def seed_from(random_state):
 
 
 @contextmanager
-def torch_threads_for(device):
-    """Run torch on one CPU thread while fitting or predicting on the CPU.
+def one_thread_on(device, *, native_libraries=False):
+    """Run torch (and with ``native_libraries`` also OpenMP and BLAS, as used by
+    scikit-learn) on one CPU thread while working on the CPU.
 
     The models of this library do little work per operation, so threads only add
     synchronisation: on a busy 2-core machine a fit ran 8x slower with 2 torch
-    threads than with 1 (see BENCHMARKS.md), and when joblib or Dask runs several
-    fits side by side, each fit taking every core oversubscribes the machine.
-    The previous setting is restored afterwards.
+    threads than with 1, and a logistic fit of the spectral start 5x slower with
+    2 OpenMP threads (see BENCHMARKS.md). When joblib or Dask runs several fits
+    side by side, each fit taking every core would oversubscribe the machine.
+    The previous settings are restored afterwards.
     """
     previous = torch.get_num_threads()
-    if device.type != "cpu" or previous == 1:
+    if device.type != "cpu":
         yield
         return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    with ExitStack() as stack:
+        if native_libraries:
+            stack.enter_context(threadpool_limits(limits=1))
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
 
 
 class _BlockNet(NeuralNetBinaryClassifier):
@@ -258,7 +264,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         """
         self._forget_fit()
         try:
-            with torch_threads_for(resolve_device(self.device, type(self).__name__)):
+            device = resolve_device(self.device, type(self).__name__)
+            with one_thread_on(device, native_libraries=True):
                 return self._fit(X, y)
         except BaseException:
             # A failed or interrupted fit leaves an unfitted estimator.
@@ -447,7 +454,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             Positive values predict ``classes_[1]``.
         """
         X, blocks = self._validated_prediction_blocks(X)
-        with torch_threads_for(self.device_):
+        with one_thread_on(self.device_):
             logits = self._score_blocks(blocks)
         if not np.isfinite(logits).all():
             check_array(

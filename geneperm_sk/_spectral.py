@@ -28,12 +28,13 @@ _RELATIVE_RIDGE = 1e-6
 # so that the threshold is not pulled away from the smallest nonzero pooled score.
 _OUTPUT_C = 1e4
 # The start is estimated from at most this many training blocks, evenly spaced
-# over the training set: with 16 rows a block that is two million rows, far more
-# than the d x d moments need (the sample-efficiency scan of
-# benchmarks/bench_reliability.py reaches the ceiling from a few hundred blocks),
-# and it keeps the start's cost flat above a hundred thousand blocks
+# over the training set. The sample-efficiency scan of
+# benchmarks/bench_reliability.py reaches the ceiling from a few hundred blocks,
+# and on Gene-Perm the start's direction is exact as soon as the negative rows
+# span n_columns - 1 dimensions, so more blocks only cost time: the second
+# moments are d x d products per row, several times a forward pass
 # (benchmarks/bench_fit_scale.py).
-MAX_START_SAMPLES = 131_072
+MAX_START_SAMPLES = 16_384
 
 
 def _compute_dtype(X):
