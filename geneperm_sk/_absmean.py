@@ -13,7 +13,7 @@ __all__ = ["AbsMeanClassifier"]
 
 
 class AbsMeanClassifier(BlockNetClassifier):
-    """Binary classifier of blocks of rows: ``sigmoid(a * mean_r |w . x_r + b1| + c)``.
+    """Binary classifier of blocks of rows: ``sigmoid(a * mean_r |w @ x_r + b1| + c)``.
 
     Each sample is a block of ``block_size`` rows of ``n_columns`` features. A
     row-wise linear score is taken in absolute value and averaged over the block; an
@@ -68,12 +68,6 @@ class AbsMeanClassifier(BlockNetClassifier):
         for whole passes over a large data set. None makes every epoch one full
         pass.
 
-    device : "auto", str or torch.device, default="auto"
-        Where to train and predict: "auto" uses CUDA when available and the CPU
-        otherwise; "cpu", "cuda", "cuda:1" or a :class:`torch.device` choose. A
-        model fitted on CUDA can be pickled, or saved with :meth:`save`, and
-        loaded on a machine without a GPU; it then predicts on the CPU.
-
     early_stopping : "auto" or bool, default="auto"
         Whether to set aside ``validation_fraction`` of the training data and
         stop when the validation loss has not improved for ``n_iter_no_change``
@@ -95,6 +89,12 @@ class AbsMeanClassifier(BlockNetClassifier):
     n_iter_no_change : int, default=5
         The number of epochs without improvement of the validation loss after
         which training stops.
+
+    device : "auto", str or torch.device, default="auto"
+        Where to train and predict: "auto" uses CUDA when available and the CPU
+        otherwise; "cpu", "cuda", "cuda:1" or a :class:`torch.device` choose. A
+        model fitted on CUDA can be pickled, or saved with :meth:`save`, and
+        loaded on a machine without a GPU; it then predicts on the CPU.
 
     random_state : int, RandomState instance or None, default=None
         Controls the random initialisation, the validation split and the order
