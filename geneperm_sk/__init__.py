@@ -7,10 +7,11 @@ classifier with the inductive bias that reaches it.
 
 from ._absmean import AbsMeanClassifier
 from ._curve import geneperm_curve
-from ._display import GenePermCurveDisplay
+from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
 from ._features import RowSecondMoments
 from ._generator import bayes_accuracy, make_geneperm
 from ._modules import AbsMeanModule
+from ._study import geneperm_study
 
 __version__ = "0.1.0"
 
@@ -18,9 +19,11 @@ __all__ = [
     "AbsMeanClassifier",
     "AbsMeanModule",
     "GenePermCurveDisplay",
+    "GenePermHeatmapDisplay",
     "RowSecondMoments",
     "__version__",
     "bayes_accuracy",
     "geneperm_curve",
+    "geneperm_study",
     "make_geneperm",
 ]

@@ -1,28 +1,48 @@
-"""The canonical comparison: ``python -m geneperm_sk`` or ``geneperm-sk``.
+"""The command line: ``python -m geneperm_sk`` or ``geneperm-sk``.
 
-Cross-validates AbsMean against generic classifiers over block sizes, prints the
-table, and writes a CSV and a PNG plot into an output folder.
+Without a subcommand it runs the canonical comparison: AbsMean against generic
+classifiers over block sizes, cross-validated, with the table printed and a CSV and
+a PNG plot written into an output folder. ``study`` runs a study over a grid of
+generator settings with repeats, on this machine or on a Dask cluster, and resumes
+when the same command is run again.
+
+Every value is checked before any work: a bad one is an argparse error (exit 2).
+Results are appended to their CSV file as they are finished; Ctrl-C stops the run
+with exit status 130, keeping them.
 """
 
 import argparse
-import csv
+import os
 import sys
+import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
+from joblib import effective_n_jobs, parallel_config
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
-from tqdm.auto import tqdm
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from ._absmean import AbsMeanClassifier
-from ._curve import _iter_records
-from ._display import GenePermCurveDisplay
-from ._generator import make_geneperm
+from ._curve import _curve_record, _curve_study
+from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
+from ._study import _SETTING_TYPES, GENERATOR_SETTINGS, _Study, _task_bytes
 
-# Command-line name -> (display name, factory taking the random seed).
+# Command-line name -> (display name, factory taking the random seed). A new model
+# needs one line here.
 ESTIMATORS = {
     "absmean": ("AbsMean", lambda seed: AbsMeanClassifier(random_state=seed)),
     "logistic": ("LogisticRegression", lambda seed: LogisticRegression(max_iter=1000)),
+    "poly2": (
+        "Poly2+LogisticRegression",
+        lambda seed: make_pipeline(
+            PolynomialFeatures(2, include_bias=False),
+            StandardScaler(),
+            LogisticRegression(max_iter=1000),
+        ),
+    ),
     "forest": (
         "RandomForest",
         lambda seed: RandomForestClassifier(n_estimators=100, random_state=seed),
@@ -39,19 +59,15 @@ ESTIMATORS = {
     ),
 }
 DEFAULT_ESTIMATORS = ("absmean", "logistic", "forest")
-CSV_FIELDS = (
-    "estimator",
-    "block_size",
-    "mean_test_score",
-    "std_test_score",
-    "mean_fit_time",
-    "bayes_accuracy",
-    "chance_accuracy",
-    "test_scores",
-)
+RESULTS_NAME = "results.csv"
+PLOT_NAME = "comparison.png"
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 
 
-def _int_at_least(minimum):
+# Argument types ----------------------------------------------------------------
+
+
+def _int_in(minimum, maximum=None):
     def parse(text):
         try:
             value = int(text)
@@ -59,26 +75,106 @@ def _int_at_least(minimum):
             raise argparse.ArgumentTypeError(
                 f"expected an integer, got {text!r}"
             ) from None
-        if value < minimum:
+        if value < minimum or (maximum is not None and value > maximum):
+            expected = (
+                f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+            )
             raise argparse.ArgumentTypeError(
-                f"expected an integer >= {minimum}, got {value}"
+                f"expected an integer {expected}, got {value}"
             )
         return value
 
     return parse
 
 
-_positive_int = _int_at_least(1)
+_positive_int = _int_in(1)
+_seed = _int_in(0, 2**32 - 1)
+
+
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "expected a positive integer, or -1 for all cores, got 0"
+        )
+    return value
+
+
+def _grid_item(text):
+    """``SETTING=V1,V2,...`` -> (setting, [values])."""
+    name, equals, values = text.partition("=")
+    name = name.strip().replace("-", "_")
+    if not equals:
+        raise argparse.ArgumentTypeError(
+            f"expected SETTING=V1,V2,... such as block_size=1,2,4, got {text!r}"
+        )
+    if name not in GENERATOR_SETTINGS:
+        raise argparse.ArgumentTypeError(
+            f"expected a setting among {', '.join(GENERATOR_SETTINGS)}, got {name!r}"
+        )
+    parts = [part.strip() for part in values.split(",")]
+    if not values.strip() or not all(parts):
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of values for {name}, got {text!r}"
+        )
+    kind = _SETTING_TYPES[name]
+    try:
+        return name, [kind(part) for part in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {kind.__name__} values for {name}, got {values!r}"
+        ) from None
+
+
+# The parser --------------------------------------------------------------------
+
+
+def _add_shared_arguments(parser, *, n_jobs_group):
+    parser.add_argument(
+        "--estimators",
+        nargs="+",
+        choices=list(ESTIMATORS),
+        default=list(DEFAULT_ESTIMATORS),
+        metavar="NAME",
+        help=(
+            f"estimators to compare, from {', '.join(ESTIMATORS)} "
+            f"(default: {' '.join(DEFAULT_ESTIMATORS)})"
+        ),
+    )
+    n_jobs_group.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        help="tasks to run in parallel, -1 for all cores (default: 1)",
+    )
+    parser.add_argument(
+        "--random-state",
+        type=_seed,
+        default=0,
+        help="seed for the data and the estimators (default: 0)",
+    )
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="geneperm-sk",
+        usage=(
+            "%(prog)s [options]\n"
+            "       %(prog)s study --grid SETTING=V1,V2 [SETTING=V1,V2 ...] "
+            "--results-file CSV [options]"
+        ),
         description=(
             "Compare AbsMean with generic classifiers on Gene-Perm data across block "
-            "sizes: cross-validated accuracy against the Bayes-optimal ceiling."
+            "sizes: cross-validated accuracy against the Bayes-optimal ceiling. "
+            "Results are written as they are finished; Ctrl-C stops with exit "
+            "status 130 and keeps them."
         ),
+        epilog="Run 'geneperm-sk study --help' for studies over grids of settings.",
     )
+    parser.set_defaults(command=None, command_parser=parser)
     parser.add_argument(
         "--block-sizes",
         type=_positive_int,
@@ -106,41 +202,186 @@ def build_parser():
         help="rows of the table (default: 1000)",
     )
     parser.add_argument(
-        "--estimators",
-        nargs="+",
-        choices=sorted(ESTIMATORS),
-        default=list(DEFAULT_ESTIMATORS),
-        metavar="NAME",
-        help=(
-            "estimators to compare, from "
-            f"{', '.join(sorted(ESTIMATORS))} (default: {' '.join(DEFAULT_ESTIMATORS)})"
-        ),
-    )
-    parser.add_argument(
         "--cv",
-        type=_int_at_least(2),
+        type=_int_in(2),
         default=5,
         help="cross-validation folds (default: 5)",
     )
-    parser.add_argument(
-        "--n-jobs",
-        type=int,
-        default=None,
-        help="fits to run in parallel, -1 for all cores (default: 1)",
-    )
+    _add_shared_arguments(parser, n_jobs_group=parser)
     parser.add_argument(
         "--output-dir",
         type=Path,
         default=Path("geneperm_output"),
-        help="folder for results.csv and comparison.png (default: geneperm_output)",
+        help=(f"folder for {RESULTS_NAME} and {PLOT_NAME} (default: geneperm_output)"),
     )
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="seed for the data and the estimators (default: 0)",
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the results of an earlier run in the output folder",
+    )
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help=(
+            "finish an interrupted run with the same options, keeping the results "
+            "it saved"
+        ),
+    )
+
+    subparsers = parser.add_subparsers(title="subcommands", metavar="COMMAND")
+    study = subparsers.add_parser(
+        "study",
+        prog=f"{parser.prog} study",
+        help="a study over a grid of generator settings, with repeats",
+        description=(
+            "Fit and score estimators on every combination of the grid's settings, "
+            "each drawn --repeats times with a new table, scored on a fresh test "
+            "set (or by --cv folds). Records are appended to --results-file as "
+            "they are finished; run the same command again to resume. Settings not "
+            "in the grid take make_geneperm's defaults (n_samples=100, "
+            "n_columns=20, block_size=4, n_table_rows=1000, positive_fraction=0.5)."
+        ),
+    )
+    study.set_defaults(command="study", command_parser=study)
+    study.add_argument(
+        "--grid",
+        type=_grid_item,
+        nargs="+",
+        required=True,
+        metavar="SETTING=V1,V2",
+        help=(
+            "settings and their values, such as block_size=1,2,4 "
+            "n_samples=100,1000,10000; a single value holds a setting fixed"
+        ),
+    )
+    study.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=1,
+        help="independent draws per grid point (default: 1)",
+    )
+    study.add_argument(
+        "--results-file",
+        type=Path,
+        required=True,
+        help="CSV file the records are appended to, and resumed from",
+    )
+    study.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help=(
+            "write a plot: accuracy curves for a grid varying one setting, heatmaps "
+            "of the gap to the Bayes ceiling for two"
+        ),
+    )
+    study.add_argument(
+        "--cv",
+        type=_int_in(2),
+        default=None,
+        help="score by this many folds of the drawn samples (default: fresh test set)",
+    )
+    study.add_argument(
+        "--test-size",
+        type=_positive_int,
+        default=10_000,
+        help="fresh test samples per draw (default: 10000)",
+    )
+    where = study.add_mutually_exclusive_group()
+    _add_shared_arguments(study, n_jobs_group=where)
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help=(
+            "run the tasks on an existing Dask cluster, such as tcp://host:8786 "
+            "(its workers need geneperm_sk installed)"
+        ),
+    )
+    study.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a results file written by a different study",
     )
     return parser
+
+
+# Checks before any work --------------------------------------------------------
+
+
+def _available_memory():
+    """Bytes of memory available to a new task (all physical memory where psutil is
+    not installed), or None if unknown."""
+    try:
+        import psutil
+    except ImportError:
+        try:
+            return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return None
+    return psutil.virtual_memory().available
+
+
+def _check_memory(parser, study, n_jobs):
+    """Refuse settings whose data could not be held in memory, by arithmetic."""
+    available = _available_memory()
+    if available is None:
+        return
+    n_at_once = min(effective_n_jobs(n_jobs), len(study.tasks))
+    largest = max(
+        study.points,
+        key=lambda point: _task_bytes(point, test_size=study.test_size, cv=study.cv),
+    )
+    needed = n_at_once * _task_bytes(largest, test_size=study.test_size, cv=study.cv)
+    if needed > available:
+        settings = ", ".join(f"{name}={largest[name]}" for name in GENERATOR_SETTINGS)
+        parser.error(
+            f"the data of {n_at_once} task(s) at once with {settings} would take "
+            f"about {needed / 2**30:.3g} GiB of memory, and {available / 2**30:.3g} "
+            "GiB are available: use fewer table rows, columns or samples"
+        )
+
+
+def _check_writable_folder(parser, option, folder):
+    """Create ``folder`` if needed and make sure files can be written in it."""
+    if folder.exists() and not folder.is_dir():
+        parser.error(f"{option}: {folder} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        parser.error(
+            f"{option}: cannot write into the folder {folder} "
+            f"({error.strerror or error})"
+        )
+
+
+def _check_file_paths(parser, option, paths):
+    for path in paths:
+        if path.is_dir():
+            parser.error(
+                f"{option}: {path} is a folder, so it cannot be written as a file; "
+                "remove it or choose another path"
+            )
+
+
+def _estimators(keys, seed):
+    return {ESTIMATORS[key][0]: ESTIMATORS[key][1](seed) for key in dict.fromkeys(keys)}
+
+
+def _interrupted(results, n_tasks, how_to_resume):
+    print(
+        f"\ninterrupted: {len(results.order)} of {n_tasks} results are saved in "
+        f"{results.path}; {how_to_resume}",
+        file=sys.stderr,
+    )
+    return INTERRUPTED
+
+
+# The comparison ----------------------------------------------------------------
 
 
 def format_table(records, block_sizes):
@@ -163,75 +404,202 @@ def format_table(records, block_sizes):
     return "\n".join(lines)
 
 
-def write_csv(records, path):
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for record in records:
-            row = {field: record[field] for field in CSV_FIELDS}
-            row["test_scores"] = " ".join(f"{s:.4f}" for s in record["test_scores"])
-            writer.writerow(row)
-
-
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    estimators = {
-        ESTIMATORS[key][0]: ESTIMATORS[key][1](args.random_state)
-        for key in dict.fromkeys(args.estimators)
-    }
+def _compare(args, parser):
     block_sizes = list(dict.fromkeys(args.block_sizes))
-    generator_params = {"n_columns": args.n_columns, "n_table_rows": args.n_table_rows}
-    for block_size in block_sizes:
-        try:
-            make_geneperm(1, block_size=block_size, **generator_params)
-        except ValueError as error:
-            parser.error(str(error))
-    records_iterator = _iter_records(
-        estimators,
-        "block_size",
-        block_sizes,
-        n_samples=args.n_samples,
-        cv=args.cv,
-        scoring="accuracy",
-        n_jobs=args.n_jobs,
-        random_state=args.random_state,
-        generator_params=generator_params,
+    try:
+        study = _curve_study(
+            _estimators(args.estimators, args.random_state),
+            "block_size",
+            block_sizes,
+            n_samples=args.n_samples,
+            n_repeats=1,
+            cv=args.cv,
+            test_size=10_000,
+            scoring="accuracy",
+            random_state=args.random_state,
+            results_file=args.output_dir / RESULTS_NAME,
+            generator_params={
+                "n_columns": args.n_columns,
+                "n_table_rows": args.n_table_rows,
+            },
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    _check_memory(parser, study, args.n_jobs)
+    _check_writable_folder(parser, "--output-dir", args.output_dir)
+    csv_path = args.output_dir / RESULTS_NAME
+    png_path = args.output_dir / PLOT_NAME
+    _check_file_paths(
+        parser,
+        "--output-dir",
+        [csv_path, csv_path.with_name(RESULTS_NAME + ".json"), png_path],
     )
-    records = []
-    with tqdm(
-        total=len(block_sizes) * len(estimators),
-        unit="curve point",
-        desc="cross-validating",
-        file=sys.stderr,
-    ) as progress:
-        for record in records_iterator:
-            progress.set_postfix_str(
-                f"block_size={record['block_size']} {record['estimator']}"
-            )
-            progress.update()
-            records.append(record)
+    if csv_path.exists() and not (args.overwrite or args.resume):
+        parser.error(
+            f"--output-dir: {csv_path} holds the results of an earlier run; pass "
+            "--resume to finish or reuse them, --overwrite to replace them, or "
+            "choose another --output-dir"
+        )
+    try:
+        results = study.open_results(csv_path, overwrite=args.overwrite)
+    except ValueError as error:
+        parser.error(f"--resume: {error} Or pass --overwrite to replace it.")
+    try:
+        records = study.run(n_jobs=args.n_jobs, results=results, verbose=1)
+    except KeyboardInterrupt:
+        return _interrupted(
+            results,
+            len(study.tasks),
+            "run the same command with --resume to finish",
+        )
+    records = [_curve_record(record, "block_size") for record in records]
 
     print(
         f"\nCross-validated accuracy ({args.cv}-fold, {args.n_samples} samples, "
         f"{args.n_columns} columns, {args.n_table_rows} table rows)\n"
     )
     print(format_table(records, block_sizes))
-
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = args.output_dir / "results.csv"
-    write_csv(records, csv_path)
     print(f"\nwrote {csv_path}")
     try:
         display = GenePermCurveDisplay(results=records, param_name="block_size").plot()
     except ImportError as error:
         print(f"no plot: {error}", file=sys.stderr)
     else:
-        png_path = args.output_dir / "comparison.png"
         display.ax_.set_title("Gene-Perm: accuracy against block size")
         display.figure_.savefig(png_path, dpi=120, bbox_inches="tight")
         print(f"wrote {png_path}")
     return 0
+
+
+# The study ---------------------------------------------------------------------
+
+
+def summary_table(records, varied):
+    """Mean +- std over repeats per grid point (rows) and estimator (columns),
+    with the Bayes-optimal accuracy, as a pandas DataFrame of strings."""
+    import pandas as pd
+
+    frame = pd.DataFrame(records)
+    rows = list(varied) or ["block_size"]
+    grouped = frame.groupby([*rows, "estimator"], sort=False)
+    summary = grouped["mean_test_score"].agg(mean="mean", std=lambda s: s.std(ddof=0))
+    cells = summary.apply(lambda row: f"{row['mean']:.3f} ± {row['std']:.3f}", axis=1)
+    table = cells.unstack("estimator")
+    table = table[list(dict.fromkeys(frame["estimator"]))]
+    bayes = frame.groupby(rows, sort=False)["bayes_accuracy"].first()
+    table["Bayes-optimal"] = bayes.map("{:.3f}".format)
+    return table
+
+
+def _study(args, parser):
+    grid = {}
+    for name, values in args.grid:
+        if name in grid:
+            parser.error(f"--grid: {name} is given twice")
+        grid[name] = values
+    varied = [name for name, values in grid.items() if len(values) > 1]
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        parser.error(
+            "the study command prints its summary with pandas: pip install pandas"
+        )
+    if args.plot is not None:
+        if len(varied) not in (1, 2):
+            parser.error(
+                "--plot draws a grid that varies one setting (curves) or two "
+                f"(heatmaps); this grid varies {len(varied)}: {varied}"
+            )
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--plot needs matplotlib: pip install 'geneperm_sk[plot]'")
+        _check_writable_folder(parser, "--plot", args.plot.parent)
+        _check_file_paths(parser, "--plot", [args.plot])
+    try:
+        study = _Study(
+            _estimators(args.estimators, args.random_state),
+            grid,
+            n_repeats=args.repeats,
+            cv=args.cv,
+            test_size=args.test_size,
+            scoring="accuracy",
+            random_state=args.random_state,
+            generator_params={},
+            caller="geneperm_study",
+            results_file=args.results_file,
+        )
+    except ValueError as error:
+        parser.error(f"--grid: {error}")
+    if args.scheduler is None:
+        _check_memory(parser, study, args.n_jobs)
+    _check_writable_folder(parser, "--results-file", args.results_file.parent)
+    _check_file_paths(
+        parser,
+        "--results-file",
+        [
+            args.results_file,
+            args.results_file.with_name(args.results_file.name + ".json"),
+        ],
+    )
+    client = nullcontext()
+    if args.scheduler is not None:
+        try:
+            from distributed import Client
+        except ImportError:
+            parser.error(
+                "--scheduler needs dask.distributed: "
+                "pip install 'geneperm_sk[distributed]'"
+            )
+        try:
+            client = Client(args.scheduler, timeout="10s")
+        except Exception as error:  # any failure to connect, before any work
+            parser.error(f"--scheduler: cannot connect to {args.scheduler!r}: {error}")
+    with client:
+        try:
+            results = study.open_results(args.results_file, overwrite=args.overwrite)
+        except ValueError as error:
+            parser.error(f"--results-file: {error} Or pass --overwrite to replace it.")
+        backend = (
+            nullcontext() if args.scheduler is None else parallel_config(backend="dask")
+        )
+        try:
+            with backend:
+                records = study.run(n_jobs=args.n_jobs, results=results, verbose=1)
+        except KeyboardInterrupt:
+            return _interrupted(
+                results, len(study.tasks), "run the same command again to resume"
+            )
+
+    print(
+        f"\nAccuracy, mean ± std over {args.repeats} repeat(s), "
+        + (
+            f"{args.cv}-fold cross-validation"
+            if args.cv is not None
+            else f"on {args.test_size} fresh test samples"
+        )
+        + "\n"
+    )
+    print(summary_table(records, varied).to_string())
+    print(f"\nwrote {results.path}")
+    if args.plot is not None:
+        if len(varied) == 1:
+            display = GenePermCurveDisplay.from_results(records, param_name=varied[0])
+        else:
+            display = GenePermHeatmapDisplay.from_results(
+                records, y_name=varied[0], x_name=varied[1]
+            )
+        display.figure_.savefig(args.plot, dpi=120, bbox_inches="tight")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "study":
+        return _study(args, args.command_parser)
+    return _compare(args, parser)
 
 
 if __name__ == "__main__":

@@ -1,236 +1,155 @@
-"""Cross-validated accuracy of several estimators over a range of generator settings."""
+"""Scores of several estimators against one Gene-Perm setting: the one-setting study."""
 
-import inspect
-import time
 from numbers import Integral
 
-import numpy as np
-from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
-from ._absmean import AbsMeanClassifier
-from ._generator import bayes_accuracy, make_geneperm
+from ._study import _STUDY_CONSTRAINTS, GENERATOR_SETTINGS, _check_n_jobs, _Study
 
 __all__ = ["geneperm_curve"]
 
-GENERATOR_SETTINGS = (
-    "block_size",
-    "n_columns",
-    "n_table_rows",
-    "n_samples",
-    "positive_fraction",
-)
-_POSITIVE_FRACTION_DEFAULT = (
-    inspect.signature(make_geneperm).parameters["positive_fraction"].default
-)
 
-
-def _named_estimators(estimators):
-    """Check ``estimators`` and return a list of (name, estimator) pairs."""
-    pairs = list(estimators.items()) if isinstance(estimators, dict) else estimators
-    try:
-        pairs = [(name, estimator) for name, estimator in pairs]
-    except (TypeError, ValueError):
-        raise ValueError(
-            "The 'estimators' parameter of geneperm_curve must be a dict of name -> "
-            "estimator or a list of (name, estimator) pairs. Got "
-            f"{estimators!r} instead."
-        ) from None
-    names = [name for name, _ in pairs]
-    if not pairs or len(set(names)) != len(names):
-        raise ValueError(
-            "The 'estimators' parameter of geneperm_curve must hold at least one "
-            f"estimator, under distinct names. Got the names {names}."
-        )
-    for name, estimator in pairs:
-        if not is_classifier(estimator):
-            raise ValueError(
-                "The 'estimators' parameter of geneperm_curve must hold scikit-learn "
-                f"classifiers. Got {estimator!r} under the name {name!r}."
-            )
-    return pairs
-
-
-def with_row_layout(estimator, n_columns):
-    """A clone of ``estimator`` whose AbsMean models read rows of ``n_columns``.
-
-    Every :class:`AbsMeanClassifier` in ``estimator`` (the estimator itself, or a
-    step of a pipeline, or any other nested parameter) gets ``n_columns`` and infers
-    the block size from the width of the data. Other estimators are only cloned.
-    """
-    estimator = clone(estimator)
-    layout = {"n_columns": n_columns, "block_size": None}
-    if isinstance(estimator, AbsMeanClassifier):
-        estimator.set_params(**layout)
-    nested = {
-        f"{name}__{key}": value
-        for name, parameter in estimator.get_params(deep=True).items()
-        if isinstance(parameter, AbsMeanClassifier)
-        for key, value in layout.items()
-    }
-    return estimator.set_params(**nested)
-
-
-def _fit_and_score(estimator, X, y, train, test, scoring):
-    start = time.perf_counter()
-    estimator.fit(X[train], y[train])
-    fit_time = time.perf_counter() - start
-    score = check_scoring(estimator, scoring=scoring)(estimator, X[test], y[test])
-    return float(score), fit_time
-
-
-def _iter_records(
+def _curve_study(
     estimators,
     param_name,
     param_range,
     *,
     n_samples,
+    n_repeats,
     cv,
+    test_size,
     scoring,
-    n_jobs,
     random_state,
+    results_file,
     generator_params,
 ):
-    """Yield one record per (value, estimator), in order, as the folds complete."""
-    estimators = _named_estimators(estimators)
-    unknown = set(generator_params) - set(GENERATOR_SETTINGS) - {"n_samples"}
-    if unknown:
-        raise TypeError(
-            "geneperm_curve passes only make_geneperm's settings "
-            f"{GENERATOR_SETTINGS} on to it; got the unexpected {sorted(unknown)}."
-        )
+    """The study behind a curve: ``param_name`` over ``param_range``."""
     if param_name in generator_params:
         raise ValueError(
             f"geneperm_curve varies {param_name!r} over param_range; do not also "
             f"pass {param_name}={generator_params[param_name]!r}."
         )
-    rng = check_random_state(random_state)
-    # Seeds are drawn up front so that the data do not depend on the parallel backend.
-    data_seeds = rng.randint(2**31, size=len(param_range))
-    datasets, tasks = [], []
-    for value, seed in zip(param_range, data_seeds, strict=True):
-        settings = {"n_samples": n_samples, **generator_params, param_name: value}
-        blocks, y = make_geneperm(**settings, flatten=False, random_state=seed)
-        _, block_size, n_columns = blocks.shape
-        X = blocks.reshape(len(blocks), block_size * n_columns)
-        splits = list(check_cv(cv, y, classifier=True).split(X, y))
-        positive_fraction = settings.get(
-            "positive_fraction", _POSITIVE_FRACTION_DEFAULT
-        )
-        extra_fields = {
-            "bayes_accuracy": bayes_accuracy(block_size, positive_fraction),
-            "chance_accuracy": max(positive_fraction, 1 - positive_fraction),
-        }
-        datasets.append((value, extra_fields, len(splits)))
-        for _, estimator in estimators:
-            for train, test in splits:
-                tasks.append(
-                    delayed(_fit_and_score)(
-                        with_row_layout(estimator, n_columns),
-                        X,
-                        y,
-                        train,
-                        test,
-                        scoring,
-                    )
-                )
-
-    fold_results = iter(Parallel(n_jobs=n_jobs, return_as="generator")(tasks))
-    for value, extra_fields, n_folds in datasets:
-        for name, _ in estimators:
-            scores, fit_times = zip(
-                *(next(fold_results) for _ in range(n_folds)), strict=True
-            )
-            yield {
-                "estimator": name,
-                param_name: value,
-                "test_scores": list(scores),
-                "mean_test_score": float(np.mean(scores)),
-                "std_test_score": float(np.std(scores)),
-                "mean_fit_time": float(np.mean(fit_times)),
-                **extra_fields,
-            }
+    fixed = dict(generator_params)
+    if param_name != "n_samples":
+        fixed.setdefault("n_samples", n_samples)
+    return _Study(
+        estimators,
+        {param_name: param_range},
+        n_repeats=n_repeats,
+        cv=cv,
+        test_size=test_size,
+        scoring=scoring,
+        random_state=random_state,
+        generator_params=fixed,
+        caller="geneperm_curve",
+        grid_name="param_range",
+        results_file=results_file,
+    )
 
 
-@validate_params(
-    {
-        "estimators": [dict, list],
-        "param_name": [StrOptions(set(GENERATOR_SETTINGS))],
-        "param_range": ["array-like"],
-        "n_samples": [Interval(Integral, 2, None, closed="left")],
-        "cv": ["cv_object"],
-        "scoring": [str, callable],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    },
-    prefer_skip_nested_validation=False,
-)
+def _curve_record(record, param_name):
+    """A study record with ``param_name`` as its only setting."""
+    return {
+        key: value
+        for key, value in record.items()
+        if key == param_name or key not in GENERATOR_SETTINGS
+    }
+
+
+# Checked at the top of geneperm_curve rather than by @validate_params, which would
+# rename the parameter errors raised by the estimators' own fits.
+_CURVE_CONSTRAINTS = {
+    **_STUDY_CONSTRAINTS,
+    "param_name": [StrOptions(set(GENERATOR_SETTINGS))],
+    "param_range": ["array-like"],
+    "n_samples": [Interval(Integral, 1, None, closed="left")],
+}
+
+
 def geneperm_curve(
     estimators,
     param_name="block_size",
     param_range=(1, 2, 4, 8, 16),
     *,
     n_samples=2000,
+    n_repeats=1,
     cv=5,
+    test_size=10_000,
     scoring="accuracy",
     n_jobs=None,
     random_state=None,
+    results_file=None,
     verbose=0,
     **generator_params,
 ):
-    """Cross-validated scores of estimators on Gene-Perm data, per generator setting.
+    """Scores of estimators on Gene-Perm data, per value of one generator setting.
 
     For each value in ``param_range`` a data set is drawn with
-    :func:`make_geneperm` (with ``param_name`` set to that value) and every
-    estimator is cross-validated on it, like :func:`sklearn.model_selection.
-    validation_curve` but over the data rather than a hyperparameter. Estimators
-    are cloned; every :class:`AbsMeanClassifier` among them (also inside a
-    pipeline) is told the number of columns of each data set, so that it reads the
-    rows right whatever the block size.
+    :func:`make_geneperm` (with ``param_name`` set to that value), ``n_repeats``
+    times, and every estimator is cross-validated on it, like
+    :func:`sklearn.model_selection.validation_curve` but over the data rather than
+    a hyperparameter. This is :func:`geneperm_study` with a grid over one setting,
+    and it runs on the same engine: tasks that draw their own data, seeds that
+    depend only on ``random_state`` and the setting, and an optional results file
+    to resume from.
 
     Parameters
     ----------
     estimators : dict or list of (str, estimator) tuples
-        The classifiers to compare, by name.
+        The classifiers to compare, by name. Every estimator that reads blocks of
+        rows (one with both ``block_size`` and ``n_columns`` parameters, such as
+        :class:`AbsMeanClassifier`, also inside a pipeline) is told the number of
+        columns of each data set.
 
     param_name : {"block_size", "n_columns", "n_table_rows", "n_samples", \
             "positive_fraction"}, default="block_size"
         The :func:`make_geneperm` setting to vary.
 
     param_range : array-like, default=(1, 2, 4, 8, 16)
-        The values of ``param_name``.
+        The values of ``param_name``, distinct.
 
     n_samples : int, default=2000
         The number of samples of each data set (unless ``param_name`` is
         "n_samples").
 
-    cv : int, cross-validation generator or iterable, default=5
-        Determines the cross-validation splitting strategy, as in
-        :func:`sklearn.model_selection.cross_val_score`; an int is the number of
-        folds of a :class:`~sklearn.model_selection.StratifiedKFold`.
+    n_repeats : int, default=1
+        The number of independent data sets (each with its own table) per value.
+
+    cv : int, cross-validation splitter or None, default=5
+        An int is the number of folds of a
+        :class:`~sklearn.model_selection.StratifiedKFold`; a splitter gives its
+        splits; None fits on all ``n_samples`` and scores on ``test_size`` fresh
+        samples from the same table.
+
+    test_size : int, default=10_000
+        The number of fresh test samples when ``cv`` is None.
 
     scoring : str or callable, default="accuracy"
         The score, as in :func:`sklearn.model_selection.cross_val_score`. The
         records' ``bayes_accuracy`` and ``chance_accuracy`` refer to accuracy.
 
     n_jobs : int, default=None
-        The number of fits to run in parallel, through joblib: ``None`` means 1
-        unless in a :func:`joblib.parallel_config` context, and ``-1`` all
-        processors. Inside ``joblib.parallel_config(backend="dask")`` the fits run
-        on a Dask cluster.
+        The number of tasks (one estimator on one data set) to run in parallel,
+        through joblib: ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context, and ``-1`` all processors. Inside
+        ``joblib.parallel_config(backend="dask")`` the tasks run on a Dask cluster.
 
     random_state : int, RandomState instance or None, default=None
-        Determines the data sets. Pass an int for reproducible output (together
-        with estimators that have a fixed ``random_state`` of their own).
+        Determines the data sets, as in :func:`geneperm_study`. Pass an int for
+        reproducible output (together with estimators that have a fixed
+        ``random_state`` of their own); an int is required with ``results_file``.
+
+    results_file : str or path-like, default=None
+        A CSV file to append each record to as it is finished, and to resume from,
+        as in :func:`geneperm_study`; its rows hold all five settings.
 
     verbose : int, default=0
-        0 is silent; 1 prints a line for each value and estimator when its folds
-        are done.
+        0 is silent; 1 shows a progress bar over tasks on stderr; 2 also prints a
+        line per record.
 
     **generator_params
         Further :func:`make_geneperm` settings held fixed, such as
@@ -239,13 +158,15 @@ def geneperm_curve(
     Returns
     -------
     records : list of dict
-        One record per value and estimator, ready for ``pandas.DataFrame``:
-        ``estimator`` (the name), ``param_name`` (the value), ``test_scores`` (the
-        fold scores), ``mean_test_score``, ``std_test_score``, ``mean_fit_time``
-        (seconds), ``bayes_accuracy`` and ``chance_accuracy``.
+        One record per value, repeat and estimator, in that order of nesting,
+        ready for ``pandas.DataFrame``: ``estimator`` (the name), ``param_name``
+        (the value), ``repeat``, ``mean_test_score``, ``std_test_score``,
+        ``mean_fit_time`` (seconds), ``bayes_accuracy``, ``chance_accuracy`` and
+        ``test_scores`` (the fold scores).
 
     See Also
     --------
+    geneperm_study : Grids over several settings.
     GenePermCurveDisplay : Plot these records.
 
     Examples
@@ -261,26 +182,38 @@ def geneperm_curve(
     >>> records[0]["bayes_accuracy"]
     0.875
     """
-    records = []
-    for record in _iter_records(
+    validate_parameter_constraints(
+        _CURVE_CONSTRAINTS,
+        {
+            "estimators": estimators,
+            "param_name": param_name,
+            "param_range": param_range,
+            "n_samples": n_samples,
+            "n_repeats": n_repeats,
+            "cv": cv,
+            "test_size": test_size,
+            "scoring": scoring,
+            "n_jobs": n_jobs,
+            "random_state": random_state,
+            "results_file": results_file,
+            "verbose": verbose,
+        },
+        caller_name="geneperm_curve",
+    )
+    _check_n_jobs(n_jobs, "geneperm_curve")
+    study = _curve_study(
         estimators,
         param_name,
         param_range,
         n_samples=n_samples,
+        n_repeats=n_repeats,
         cv=cv,
+        test_size=test_size,
         scoring=scoring,
-        n_jobs=n_jobs,
         random_state=random_state,
+        results_file=results_file,
         generator_params=generator_params,
-    ):
-        if verbose:
-            print(
-                f"[geneperm_curve] {param_name}={record[param_name]} "
-                f"{record['estimator']}: {record['mean_test_score']:.3f} "
-                f"+- {record['std_test_score']:.3f} "
-                f"(fit {record['mean_fit_time']:.2f} s, "
-                f"Bayes {record['bayes_accuracy']:.3f})",
-                flush=True,
-            )
-        records.append(record)
-    return records
+    )
+    results = None if results_file is None else study.open_results(results_file)
+    records = study.run(n_jobs=n_jobs, results=results, verbose=verbose)
+    return [_curve_record(record, param_name) for record in records]

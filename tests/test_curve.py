@@ -4,13 +4,20 @@ import numpy as np
 import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from geneperm_sk import AbsMeanClassifier, bayes_accuracy, geneperm_curve
+from geneperm_sk import (
+    AbsMeanClassifier,
+    bayes_accuracy,
+    geneperm_curve,
+    geneperm_study,
+)
 
 RECORD_KEYS = {
     "estimator",
+    "repeat",
     "test_scores",
     "mean_test_score",
     "std_test_score",
@@ -29,15 +36,12 @@ def small_curve(estimators, **params):
 
 
 def test_one_record_per_value_and_estimator():
-    estimators = {
-        "AbsMean": AbsMeanClassifier(random_state=0),
-        "dummy": DummyClassifier(),
-    }
+    estimators = {"centroid": NearestCentroid(), "dummy": DummyClassifier()}
     records = small_curve(estimators)
     assert [(r["estimator"], r["block_size"]) for r in records] == [
-        ("AbsMean", 1),
+        ("centroid", 1),
         ("dummy", 1),
-        ("AbsMean", 2),
+        ("centroid", 2),
         ("dummy", 2),
     ]
     for record in records:
@@ -120,22 +124,66 @@ def test_positive_fraction_sets_bayes_and_chance():
     assert records[0]["bayes_accuracy"] == pytest.approx(bayes_accuracy(1, 0.2))
 
 
+def without_fit_time(records):
+    return [{k: v for k, v in r.items() if k != "mean_fit_time"} for r in records]
+
+
 def test_same_random_state_gives_same_records():
-    estimators = {"AbsMean": AbsMeanClassifier(random_state=0, max_epochs=2)}
+    estimators = {"centroid": NearestCentroid()}
     first, second = small_curve(estimators), small_curve(estimators)
-    strip = [{k: v for k, v in r.items() if k != "mean_fit_time"} for r in first]
-    assert strip == [
-        {k: v for k, v in r.items() if k != "mean_fit_time"} for r in second
-    ]
+    assert without_fit_time(first) == without_fit_time(second)
+    other = small_curve(estimators, random_state=1)
+    assert without_fit_time(other) != without_fit_time(first)
 
 
-def test_verbose_reports_each_value_and_estimator(capsys):
+class InterruptedClassifier(DummyClassifier):
+    """A classifier whose fit is stopped by Ctrl-C."""
+
+    def fit(self, X, y):
+        raise KeyboardInterrupt
+
+
+def test_keyboard_interrupt_is_not_swallowed():
+    with pytest.raises(KeyboardInterrupt):
+        small_curve({"interrupted": InterruptedClassifier()})
+
+
+def test_verbose_reports_progress_and_each_record(capsys):
     small_curve({"dummy": DummyClassifier()}, verbose=0)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
     small_curve({"dummy": DummyClassifier()}, verbose=1)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "geneperm_curve: 100%" in captured.err
+    small_curve({"dummy": DummyClassifier()}, verbose=2)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("[geneperm_curve] block_size=1 dummy:")
+    assert lines[0].startswith("[geneperm_curve] block_size=1 repeat=0 dummy:")
+
+
+def test_a_curve_is_the_one_setting_study():
+    estimators = {"centroid": NearestCentroid()}
+    settings = dict(n_samples=200, n_repeats=2, cv=None, test_size=300, n_columns=6)
+    curve = geneperm_curve(estimators, "block_size", [1, 2], random_state=0, **settings)
+    study = geneperm_study(
+        estimators, {"block_size": [1, 2]}, random_state=0, **settings
+    )
+    assert [r["repeat"] for r in curve] == [0, 1, 0, 1]
+    for from_curve, from_study in zip(curve, study, strict=True):
+        assert from_curve.keys() == RECORD_KEYS | {"block_size"}
+        assert from_curve["test_scores"] == from_study["test_scores"]
+        assert from_curve["block_size"] == from_study["block_size"]
+        assert len(from_curve["test_scores"]) == 1
+
+
+def test_results_file_is_written_and_resumed(tmp_path):
+    path = tmp_path / "curve.csv"
+    estimators = {"centroid": NearestCentroid()}
+    first = small_curve(estimators, results_file=path)
+    assert len(path.read_text().splitlines()) == 1 + 2
+    again = small_curve(estimators, results_file=path)
+    assert again == first  # read back from the file, fit times included
+    with pytest.raises(ValueError, match="different study"):
+        small_curve(estimators, results_file=path, param_range=[1, 2, 4])
 
 
 @pytest.mark.parametrize(
@@ -148,7 +196,14 @@ def test_verbose_reports_each_value_and_estimator(capsys):
             ValueError,
             "distinct names",
         ),
-        ({"linear": LinearRegression()}, {}, ValueError, "classifiers. Got Linear"),
+        (
+            {"linear": LinearRegression()},
+            {},
+            ValueError,
+            "'estimators' parameter of geneperm_curve must hold scikit-learn "
+            r"classifier instances. Got LinearRegression\(\) \(a regressor\)",
+        ),
+        ({"int": 3}, {}, ValueError, r"Got 3 \(a int\) under the name 'int'"),
         ([DummyClassifier()], {}, ValueError, "list of \\(name, estimator\\) pairs"),
         ("dummy", {}, ValueError, "'estimators' parameter"),
         (
@@ -170,24 +225,3 @@ def test_verbose_reports_each_value_and_estimator(capsys):
 def test_invalid_input_is_an_error(estimators, params, error, match):
     with pytest.raises(error, match=match):
         geneperm_curve(estimators, param_range=[1], n_samples=50, cv=2, **params)
-
-
-def test_dask_cluster_gives_the_sequential_results():
-    joblib = pytest.importorskip("joblib")
-    distributed = pytest.importorskip("distributed")
-    estimators = {
-        "AbsMean": AbsMeanClassifier(random_state=0, max_epochs=3),
-        "LogisticRegression": LogisticRegression(),
-    }
-    sequential = small_curve(estimators)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster),
-    ):
-        with joblib.parallel_config(backend="dask"):
-            on_dask = small_curve(estimators)
-    for expected, got in zip(sequential, on_dask, strict=True):
-        assert got["estimator"] == expected["estimator"]
-        assert got["test_scores"] == expected["test_scores"]
