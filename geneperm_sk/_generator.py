@@ -88,6 +88,38 @@ def bayes_accuracy(block_size, positive_fraction=0.5):
     return 1.0 - min(p * 2.0 ** -int(block_size), 1.0 - p)
 
 
+def check_table_settings(
+    *,
+    n_columns=None,
+    block_size=None,
+    n_table_rows=None,
+    owner="make_geneperm",
+    kind="parameter",
+):
+    """The rules that tie the generator's settings together, checked without
+    drawing anything: ``n_columns`` even, ``block_size <= n_table_rows``.
+
+    ``owner`` and ``kind`` name who takes the settings in the error ("The
+    'n_columns' parameter of make_geneperm", "The 'n_columns' setting of
+    geneperm_study").
+    """
+    if n_columns is not None and n_columns % 2:
+        raise ValueError(
+            f"The 'n_columns' {kind} of {owner} must be even so that table rows can "
+            f"be balanced. Got {n_columns!r} instead."
+        )
+    if (
+        block_size is not None
+        and n_table_rows is not None
+        and block_size > n_table_rows
+    ):
+        raise ValueError(
+            f"The 'block_size' {kind} of {owner} must be at most "
+            f"n_table_rows={n_table_rows}, since the rows of a block are distinct. "
+            f"Got {block_size} instead."
+        )
+
+
 def _check_dtype(dtype):
     """Return the :class:`numpy.dtype` for an accepted ``dtype`` value, or raise.
 
@@ -417,19 +449,11 @@ def make_geneperm(
                     f"'{name}'; got the conflicting {name}={value!r}."
                 )
         n_table_rows, n_columns = table.shape
-    elif n_columns % 2:
-        raise ValueError(
-            "The 'n_columns' parameter of make_geneperm must be even so that table "
-            f"rows can be balanced. Got {n_columns!r} instead."
-        )
+    else:
+        check_table_settings(n_columns=n_columns, block_size=block_size)
     n_table_rows, n_columns = int(n_table_rows), int(n_columns)
     n_samples, block_size = int(n_samples), int(block_size)
-    if block_size > n_table_rows:
-        raise ValueError(
-            "The 'block_size' parameter of make_geneperm must be at most "
-            f"n_table_rows={n_table_rows}, since the rows of a block are distinct. "
-            f"Got {block_size} instead."
-        )
+    check_table_settings(block_size=block_size, n_table_rows=n_table_rows)
 
     rng = np.random.default_rng(check_random_state(random_state).randint(2**32))
     if table is None:

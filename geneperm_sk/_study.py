@@ -33,7 +33,7 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
 
-from ._generator import bayes_accuracy, make_geneperm
+from ._generator import bayes_accuracy, check_table_settings, make_geneperm
 
 __all__ = ["geneperm_study"]
 
@@ -181,17 +181,13 @@ def _check_setting(name, value, caller):
 
 def _check_point(settings, caller):
     """The rules that tie settings together, as make_geneperm applies them."""
-    if settings["n_columns"] % 2:
-        raise ValueError(
-            f"The 'n_columns' setting of {caller} must be even, so that table rows "
-            f"can be balanced. Got {settings['n_columns']!r} instead."
-        )
-    if settings["block_size"] > settings["n_table_rows"]:
-        raise ValueError(
-            f"The 'block_size' setting of {caller} must be at most "
-            f"n_table_rows={settings['n_table_rows']}, since the rows of a block are "
-            f"distinct. Got {settings['block_size']} instead."
-        )
+    check_table_settings(
+        n_columns=settings["n_columns"],
+        block_size=settings["block_size"],
+        n_table_rows=settings["n_table_rows"],
+        owner=caller,
+        kind="setting",
+    )
 
 
 def _missing_class_probability(n_samples, positive_fraction, per_class):
