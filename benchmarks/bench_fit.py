@@ -114,9 +114,9 @@ def main():
     parser.add_argument(
         "--threads",
         type=int,
-        default=None,
-        help="torch CPU threads (default: torch's own choice); 1 steadies timings "
-        "on a busy machine",
+        default=1,
+        help="torch CPU threads for the hand loop (default: 1, as AbsMeanClassifier "
+        "uses for fits on the CPU)",
     )
     parser.add_argument(
         "--hand-loop-index-select",
@@ -167,6 +167,8 @@ def main():
         init="random",
         early_stopping=False,
         max_epochs=args.epochs,
+        # Full passes, as the hand loop makes.
+        max_samples_per_epoch=None,
         batch_size=args.batch_size,
         lr=args.lr,
         device=args.device,
