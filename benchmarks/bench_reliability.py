@@ -212,7 +212,7 @@ def main():
         f"AbsMeanClassifier(device='cpu') on make_geneperm({N_TRAIN}, n_columns=d, "
         f"block_size=b), n_table_rows=1000; {args.seeds} seeds; test sets of "
         f"{args.test_size} samples from the same table; torch {torch.__version__}, "
-        f"{torch.get_num_threads()} CPU threads"
+        "one CPU thread per fit"
     )
     inits = ("spectral",) if args.skip_random else ("spectral", "random")
     for init in inits:
