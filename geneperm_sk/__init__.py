@@ -10,7 +10,8 @@ from ._curve import geneperm_curve
 from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
 from ._features import RowSecondMoments
 from ._generator import bayes_accuracy, make_geneperm
-from ._modules import AbsMeanModule
+from ._modules import AbsMeanModule, DeepSetsModule, GatedAttentionModule
+from ._set_models import AttentionMILClassifier, DeepSetsClassifier
 from ._study import geneperm_study
 
 __version__ = "0.1.0"
@@ -18,6 +19,10 @@ __version__ = "0.1.0"
 __all__ = [
     "AbsMeanClassifier",
     "AbsMeanModule",
+    "AttentionMILClassifier",
+    "DeepSetsClassifier",
+    "DeepSetsModule",
+    "GatedAttentionModule",
     "GenePermCurveDisplay",
     "GenePermHeatmapDisplay",
     "RowSecondMoments",

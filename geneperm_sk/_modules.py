@@ -1,9 +1,11 @@
-"""The AbsMean torch module."""
+"""The torch modules of the block classifiers: the maths, no scikit-learn."""
+
+from numbers import Integral
 
 import torch
 from torch import nn
 
-__all__ = ["AbsMeanModule"]
+__all__ = ["AbsMeanModule", "DeepSetsModule", "GatedAttentionModule"]
 
 
 class AbsMeanModule(nn.Module):
@@ -42,7 +44,7 @@ class AbsMeanModule(nn.Module):
         self.output_linear = nn.Linear(1, 1)
 
     def pooled_row_scores(self, X):
-        """The mean over rows of ``|w . x_r + b1|``, of shape ``(n_blocks, 1)``.
+        """The mean over rows of ``|w @ x_r + b1|``, of shape ``(n_blocks, 1)``.
 
         Parameters
         ----------
@@ -69,3 +71,244 @@ def set_parameters(module, row_weights, row_bias, output_weight, output_bias):
         module.row_linear.bias.fill_(float(row_bias))
         module.output_linear.weight.fill_(float(output_weight))
         module.output_linear.bias.fill_(float(output_bias))
+
+
+def _perceptron(n_inputs, hidden_sizes):
+    """Linear layers of ``hidden_sizes`` units, each followed by a ReLU."""
+    layers = []
+    for n_units in hidden_sizes:
+        layers += [nn.Linear(n_inputs, n_units), nn.ReLU()]
+        n_inputs = n_units
+    return nn.Sequential(*layers), n_inputs
+
+
+def _check_sizes(name, sizes):
+    """``sizes`` as a tuple of ints, or a ValueError naming ``name``."""
+    sizes = tuple(sizes)
+    if not all(
+        isinstance(size, Integral) and not isinstance(size, bool) and size >= 1
+        for size in sizes
+    ):
+        raise ValueError(f"{name} must hold positive ints; got {sizes!r}.")
+    return tuple(int(size) for size in sizes)
+
+
+_POOLINGS = ("mean", "max", "sum")
+
+
+class DeepSetsModule(nn.Module):
+    """A perceptron on each row, a pooling over rows, a perceptron on the pool.
+
+    For a block ``x`` of shape ``(block_size, n_columns)`` the module computes the
+    row embeddings ``h_r = phi(x_r)``, pools them over the rows, ``p = mean_r h_r``
+    (or the elementwise maximum, or the sum), and returns the logit
+    ``s = rho(p)``. ``phi`` is a stack of linear layers each followed by a ReLU;
+    ``rho`` is the same followed by a linear layer to one output. Whatever the
+    parameters, ``s`` does not change when the rows of a block are permuted
+    (Zaheer et al., 2017, "Deep Sets").
+
+    Parameters
+    ----------
+    n_columns : int
+        The number of columns of each row.
+
+    row_hidden_sizes : tuple of int, default=(64, 64)
+        The widths of the layers of ``phi``; the last is the width of the row
+        embeddings. Empty pools the rows themselves.
+
+    pooling : {"mean", "max", "sum"}, default="mean"
+        How the row embeddings are pooled over the rows of a block.
+
+    head_hidden_sizes : tuple of int, default=(64,)
+        The widths of the hidden layers of ``rho``. Empty makes ``rho`` linear.
+
+    Attributes
+    ----------
+    row_network : torch.nn.Sequential
+        ``phi``, applied to every row.
+
+    head : torch.nn.Sequential
+        ``rho``, from the pooled embedding to the logit.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from geneperm_sk import DeepSetsModule
+    >>> module = DeepSetsModule(n_columns=4, row_hidden_sizes=(8,), pooling="max")
+    >>> blocks = torch.randn(3, 5, 4)
+    >>> module(blocks).shape
+    torch.Size([3])
+    >>> reversed_rows = blocks.flip(1)
+    >>> torch.equal(module(reversed_rows), module(blocks))
+    True
+    """
+
+    def __init__(
+        self,
+        n_columns,
+        row_hidden_sizes=(64, 64),
+        pooling="mean",
+        head_hidden_sizes=(64,),
+    ):
+        super().__init__()
+        if pooling not in _POOLINGS:
+            raise ValueError(f"pooling must be one of {_POOLINGS}; got {pooling!r}.")
+        self.pooling = pooling
+        self.row_network, width = _perceptron(
+            n_columns, _check_sizes("row_hidden_sizes", row_hidden_sizes)
+        )
+        head, width = _perceptron(
+            width, _check_sizes("head_hidden_sizes", head_hidden_sizes)
+        )
+        self.head = nn.Sequential(*head, nn.Linear(width, 1))
+
+    def pooled_embeddings(self, X):
+        """The pooled row embeddings, of shape ``(n_blocks, width)``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
+            The blocks.
+        """
+        embeddings = self.row_network(X)
+        if self.pooling == "mean":
+            return embeddings.mean(dim=1)
+        if self.pooling == "max":
+            return embeddings.amax(dim=1)
+        return embeddings.sum(dim=1)
+
+    def forward(self, X):
+        """The logit of each block, of shape ``(n_blocks,)``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
+            The blocks.
+        """
+        return self.head(self.pooled_embeddings(X)).squeeze(-1)
+
+
+class GatedAttentionModule(nn.Module):
+    """Gated attention pooling of row embeddings (attention-based deep MIL).
+
+    For a block ``x`` of shape ``(block_size, n_columns)`` the module embeds each
+    row, ``h_r = phi(x_r)``, scores it with the gated attention of Ilse, Tomczak
+    and Welling (2018),
+
+    ``e_r = w . (tanh(V h_r + b_V) * sigmoid(U h_r + b_U)) + b_w``,
+
+    weights the rows by ``a_r = softmax_r(e_r)``, pools ``z = sum_r a_r h_r`` and
+    returns the logit ``s = rho(z)``. ``phi`` is a stack of linear layers each
+    followed by a ReLU; ``rho`` is the same followed by a linear layer to one
+    output. The logit does not change when the rows of a block are permuted, and
+    the weights ``a_r`` show which rows the model looks at.
+
+    Parameters
+    ----------
+    n_columns : int
+        The number of columns of each row.
+
+    row_hidden_sizes : tuple of int, default=(64,)
+        The widths of the layers of ``phi``; the last is the width of the row
+        embeddings. Empty attends to the rows themselves.
+
+    attention_size : int, default=64
+        The number of rows of ``V`` and ``U``: the width of the attention's
+        hidden layer (``D`` in the paper).
+
+    head_hidden_sizes : tuple of int, default=()
+        The widths of the hidden layers of ``rho``. Empty makes ``rho`` linear,
+        as in the paper.
+
+    Attributes
+    ----------
+    row_network : torch.nn.Sequential
+        ``phi``, applied to every row.
+
+    attention_tanh : torch.nn.Linear
+        ``V`` and ``b_V``.
+
+    attention_gate : torch.nn.Linear
+        ``U`` and ``b_U``.
+
+    attention_score : torch.nn.Linear
+        ``w`` and ``b_w``.
+
+    head : torch.nn.Sequential
+        ``rho``, from the pooled embedding to the logit.
+
+    References
+    ----------
+    M. Ilse, J. M. Tomczak and M. Welling, "Attention-based Deep Multiple
+    Instance Learning", ICML 2018.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from geneperm_sk import GatedAttentionModule
+    >>> module = GatedAttentionModule(n_columns=4, attention_size=8)
+    >>> blocks = torch.randn(3, 5, 4)
+    >>> module(blocks).shape
+    torch.Size([3])
+    >>> weights = module.attention_weights(blocks)
+    >>> weights.shape
+    torch.Size([3, 5])
+    >>> torch.allclose(weights.sum(dim=1), torch.ones(3))
+    True
+    """
+
+    def __init__(
+        self, n_columns, row_hidden_sizes=(64,), attention_size=64, head_hidden_sizes=()
+    ):
+        super().__init__()
+        self.row_network, width = _perceptron(
+            n_columns, _check_sizes("row_hidden_sizes", row_hidden_sizes)
+        )
+        (attention_size,) = _check_sizes("attention_size", (attention_size,))
+        self.attention_tanh = nn.Linear(width, attention_size)
+        self.attention_gate = nn.Linear(width, attention_size)
+        self.attention_score = nn.Linear(attention_size, 1)
+        head, width = _perceptron(
+            width, _check_sizes("head_hidden_sizes", head_hidden_sizes)
+        )
+        self.head = nn.Sequential(*head, nn.Linear(width, 1))
+
+    def _embeddings_and_weights(self, X):
+        embeddings = self.row_network(X)
+        gated = torch.tanh(self.attention_tanh(embeddings)) * torch.sigmoid(
+            self.attention_gate(embeddings)
+        )
+        weights = torch.softmax(self.attention_score(gated).squeeze(-1), dim=1)
+        return embeddings, weights
+
+    def attention_weights(self, X):
+        """The attention ``a_r`` on each row, of shape ``(n_blocks, block_size)``;
+        every block's weights sum to 1.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
+            The blocks.
+        """
+        return self._embeddings_and_weights(X)[1]
+
+    def pooled_embeddings(self, X):
+        """``z = sum_r a_r h_r``, of shape ``(n_blocks, width)``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
+            The blocks.
+        """
+        embeddings, weights = self._embeddings_and_weights(X)
+        return (weights.unsqueeze(-1) * embeddings).sum(dim=1)
+
+    def forward(self, X):
+        """The logit of each block, of shape ``(n_blocks,)``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
+            The blocks.
+        """
+        return self.head(self.pooled_embeddings(X)).squeeze(-1)

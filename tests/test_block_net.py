@@ -15,10 +15,15 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
-from geneperm_sk import AbsMeanClassifier, make_geneperm
+from geneperm_sk import (
+    AbsMeanClassifier,
+    AttentionMILClassifier,
+    DeepSetsClassifier,
+    make_geneperm,
+)
 from geneperm_sk._batching import BlockBatchIterator
 
-BLOCK_CLASSIFIERS = [AbsMeanClassifier]
+BLOCK_CLASSIFIERS = [AbsMeanClassifier, DeepSetsClassifier, AttentionMILClassifier]
 
 
 def small_fit(
@@ -172,7 +177,6 @@ def test_ctrl_c_stops_a_long_fit_promptly(tmp_path):
     script.write_text(
         textwrap.dedent(
             """
-            import sys
             from geneperm_sk import AbsMeanClassifier, make_geneperm
 
             X, y = make_geneperm(20000, n_columns=32, block_size=8, random_state=0)
@@ -191,7 +195,10 @@ def test_ctrl_c_stops_a_long_fit_promptly(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout.readline().strip() == "fitting"
+    first_line = process.stdout.readline().strip()
+    if first_line != "fitting":
+        process.kill()
+        pytest.fail(f"the fit did not start: {process.communicate()[1][-2000:]}")
     time.sleep(2.0)
     interrupted_at = time.monotonic()
     process.send_signal(signal.SIGINT)
