@@ -12,6 +12,7 @@ from ._features import RowSecondMoments
 from ._generator import bayes_accuracy, make_geneperm
 from ._modules import AbsMeanModule, DeepSetsModule, GatedAttentionModule
 from ._set_models import AttentionMILClassifier, DeepSetsClassifier
+from ._show_versions import show_versions
 from ._study import geneperm_study
 
 __version__ = "0.1.0"
@@ -31,4 +32,5 @@ __all__ = [
     "geneperm_curve",
     "geneperm_study",
     "make_geneperm",
+    "show_versions",
 ]
