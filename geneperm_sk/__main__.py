@@ -28,6 +28,8 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from ._absmean import AbsMeanClassifier
 from ._curve import _curve_record, _curve_study
 from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
+from ._features import RowSecondMoments
+from ._set_models import AttentionMILClassifier, DeepSetsClassifier
 from ._study import _SETTING_TYPES, GENERATOR_SETTINGS, _Study, _task_bytes
 
 # Command-line name -> (display name, factory taking the random seed). A new model
@@ -42,6 +44,19 @@ ESTIMATORS = {
             StandardScaler(),
             LogisticRegression(max_iter=1000),
         ),
+    ),
+    "rowmoments": (
+        "RowMoments+LogisticRegression",
+        lambda seed: make_pipeline(
+            RowSecondMoments(),
+            StandardScaler(),
+            LogisticRegression(C=100, max_iter=1000),
+        ),
+    ),
+    "deepsets": ("DeepSets", lambda seed: DeepSetsClassifier(random_state=seed)),
+    "attention": (
+        "AttentionMIL",
+        lambda seed: AttentionMILClassifier(random_state=seed),
     ),
     "forest": (
         "RandomForest",

@@ -241,6 +241,15 @@ def test_further_baselines_run(tmp_path, capsys):
     assert "Poly2+LogisticRegression" in printed
 
 
+def test_set_model_baselines_run(tmp_path, capsys):
+    arguments = ["--block-sizes", "2", "--n-samples", "200", "--cv", "2"]
+    arguments += ["--estimators", "rowmoments", "deepsets", "attention"]
+    assert main([*arguments, "--output-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    for name in ("RowMoments+LogisticRegression", "DeepSets", "AttentionMIL"):
+        assert name in printed
+
+
 # The study command --------------------------------------------------------------
 
 
