@@ -435,6 +435,11 @@ def _write_atomically(path, text):
     try:
         with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as file:
             file.write(text)
+        # mkstemp makes the file private (0o600); give it the mode any new file
+        # of the user's gets, as the file it replaces had.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

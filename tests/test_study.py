@@ -314,6 +314,15 @@ def test_results_file_is_a_csv_of_the_records(tmp_path):
     assert description["study"]["settings"]["block_size"] == [1, 2]
 
 
+def test_results_files_get_the_mode_of_any_new_file(tmp_path):
+    path = tmp_path / "study.csv"
+    study_into(path)
+    (tmp_path / "plain.txt").write_text("")
+    expected = (tmp_path / "plain.txt").stat().st_mode & 0o777
+    assert path.stat().st_mode & 0o777 == expected
+    assert (tmp_path / "study.csv.json").stat().st_mode & 0o777 == expected
+
+
 def test_an_interrupted_study_resumes_to_the_file_of_an_uninterrupted_one(tmp_path):
     uninterrupted = study_into(tmp_path / "whole.csv")
     path = tmp_path / "study.csv"
