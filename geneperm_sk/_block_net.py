@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNetBinaryClassifier
 from threadpoolctl import threadpool_limits
+from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 from ._batching import BlockBatchIterator, BlockSubset
@@ -53,11 +54,6 @@ _KEPT_DTYPES = [np.float32, np.float64, np.int8]
 # padded with zeros, so that a sample's score is computed by the same kernels
 # whatever else is predicted with it.
 _CHUNK_VALUES = 1 << 20
-# With early stopping, an epoch replaces the initial parameters only if it lowers
-# their validation loss by this fraction: on validation sets of a few dozen samples
-# smaller gains are noise, and accepting them moved AbsMean's spectral start off
-# the all-ones direction (benchmarks/bench_early_stopping.py).
-_INITIAL_LOSS_MARGIN = 0.1
 
 
 def resolve_device(device, owner):
@@ -191,6 +187,14 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     # finite, saving a pass over the data; the error is the same.
     _nonfinite_input_gives_nonfinite_score = False
 
+    # With early stopping, an epoch replaces the initial parameters only if it
+    # lowers their validation loss by this fraction. For AbsMean's spectral start,
+    # smaller gains on validation sets of a few dozen samples are noise, and
+    # accepting them moved the start off the all-ones direction
+    # (benchmarks/bench_early_stopping.py); the set models' defaults were chosen
+    # with the same margin. A model class may set its own.
+    _initial_loss_margin = 0.1
+
     # -- what a model class provides ---------------------------------------------
 
     def _make_module(self, n_columns):
@@ -322,7 +326,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                     "early_stopping",
                     EarlyStoppingFromInitialParameters(
                         initial_loss,
-                        initial_margin=_INITIAL_LOSS_MARGIN,
+                        initial_margin=self._initial_loss_margin,
                         patience=self.n_iter_no_change,
                     ),
                 )
@@ -368,7 +372,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__random_state=np.random.default_rng(seed),
             iterator_train__max_samples_per_iteration=self.max_samples_per_epoch,
             iterator_valid=BlockBatchIterator,
-            iterator_valid__batch_size=self._blocks_per_pass(),
+            iterator_valid__batch_size=self._blocks_per_pass(module),
             iterator_valid__reuse_memory=True,
             device=device,
             verbose=self.verbose,
@@ -381,16 +385,24 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             f"rate (lr={self.lr!r}), or scale the features of X."
         )
 
-    def _blocks_per_pass(self):
-        """Blocks per forward pass outside training: ``_CHUNK_VALUES`` values."""
-        return max(1, _CHUNK_VALUES // (self.block_size_ * self.n_columns_))
+    def _blocks_per_pass(self, module):
+        """Blocks per forward pass outside training, so that neither the input
+        nor the output of any linear layer of ``module`` holds more than
+        ``_CHUNK_VALUES`` values (set models have layers wider than a row)."""
+        widths = [self.n_columns_]
+        widths += [
+            layer.out_features
+            for layer in module.modules()
+            if isinstance(layer, nn.Linear)
+        ]
+        return max(1, _CHUNK_VALUES // (self.block_size_ * max(widths)))
 
     def _validation_loss(self, module, subset):
         """Mean binary cross-entropy of ``module`` on the blocks of ``subset``."""
         total = 0.0
         with torch.no_grad():
             batches = BlockBatchIterator(
-                subset, self._blocks_per_pass(), reuse_memory=True
+                subset, self._blocks_per_pass(module), reuse_memory=True
             )
             for X, y in batches:
                 loss = binary_cross_entropy_with_logits(module(X), y, reduction="sum")
@@ -454,8 +466,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             Positive values predict ``classes_[1]``.
         """
         X, blocks = self._validated_prediction_blocks(X)
-        with one_thread_on(self.device_):
-            logits = self._score_blocks(blocks)
+        logits = self._score_blocks(blocks)
         if not np.isfinite(logits).all():
             check_array(
                 X,
@@ -473,13 +484,24 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _score_blocks(self, blocks):
         """Logits of CPU blocks in forward passes of one fixed shape."""
+        return self._apply_in_passes(self.net_.module_, blocks)
+
+    def _apply_in_passes(self, compute, blocks, output_shape=()):
+        """``compute`` (the module, or one of its methods) applied to CPU
+        ``blocks`` in forward passes of one fixed shape.
+
+        Every pass holds exactly ``_blocks_per_pass`` blocks, the last one padded
+        with zeros, so a block's output is computed by the same kernels whatever
+        else is passed with it. Returns a float64 array of shape
+        ``(n_blocks, *output_shape)``.
+        """
         module = self.net_.module_
         module.eval()
         n_samples = len(blocks)
-        per_pass = self._blocks_per_pass()
-        logits = np.empty(n_samples, dtype=np.float64)
+        per_pass = self._blocks_per_pass(module)
+        outputs = np.empty((n_samples, *output_shape), dtype=np.float64)
         converted = None
-        with torch.no_grad():
+        with one_thread_on(self.device_), torch.no_grad():
             for start in range(0, n_samples, per_pass):
                 chunk = blocks[start : start + per_pass]
                 n_in_chunk = len(chunk)
@@ -491,9 +513,9 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                     converted[n_in_chunk:] = 0  # padding to the fixed shape
                     converted[:n_in_chunk] = chunk
                     chunk = converted
-                chunk_logits = module(chunk.to(self.device_))[:n_in_chunk]
-                logits[start : start + n_in_chunk] = chunk_logits.cpu().numpy()
-        return logits
+                chunk_outputs = compute(chunk.to(self.device_))[:n_in_chunk]
+                outputs[start : start + n_in_chunk] = chunk_outputs.cpu().numpy()
+        return outputs
 
     def predict_proba(self, X):
         """Class probabilities for each sample.
@@ -569,20 +591,27 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _json_hyperparameters(self):
-        hyperparameters = {}
-        for key, value in self.get_params(deep=False).items():
+        """The parameters as JSON values. Sequences are written as lists and come
+        back from :meth:`load` as tuples; numpy numbers as Python numbers."""
+
+        def as_json(value):
             if isinstance(value, torch.device):
-                value = str(value)
-            elif isinstance(value, np.random.RandomState):
-                value = None  # the fit is done: the seed source is not needed
-            elif isinstance(value, tuple):
-                value = list(value)
-            elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
-                value = int(value)
-            elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-                value = float(value)
-            hyperparameters[key] = value
-        return hyperparameters
+                return str(value)
+            if isinstance(value, np.random.RandomState):
+                return None  # the fit is done: the seed source is not needed
+            if isinstance(value, tuple | list | np.ndarray):
+                return [as_json(item) for item in value]
+            if isinstance(value, bool | np.bool_):
+                return bool(value)
+            if isinstance(value, numbers.Integral):
+                return int(value)
+            if isinstance(value, numbers.Real):
+                return float(value)
+            return value
+
+        return {
+            key: as_json(value) for key, value in self.get_params(deep=False).items()
+        }
 
     @classmethod
     def load(cls, path):

@@ -7,11 +7,9 @@ what makes a row count. Everything else comes from :class:`BlockNetClassifier`.
 
 from numbers import Integral
 
-import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
-from ._block_net import _CHUNK_VALUES, BlockNetClassifier, one_thread_on
+from ._block_net import BlockNetClassifier
 from ._modules import DeepSetsModule, GatedAttentionModule
 
 __all__ = ["AttentionMILClassifier", "DeepSetsClassifier"]
@@ -33,19 +31,6 @@ def _layer_sizes(estimator, name):
             f"positive int or a tuple of positive ints. Got {sizes!r} instead."
         )
     return tuple(int(size) for size in sizes)
-
-
-def _blocks_per_pass(estimator, widths):
-    """Blocks per forward pass outside training, so that no layer's output holds
-    more than ``_CHUNK_VALUES`` values.
-
-    The base counts input values, which suits a model whose layers are no wider
-    than its rows. A set model's hidden layers are wider than its rows (64
-    numbers for a row of 1 to 20 columns), and passes sized by the input made
-    predicting one sample of one-column rows take a second and half a gigabyte.
-    """
-    widest = max((estimator.n_columns_, *widths))
-    return max(1, _CHUNK_VALUES // (estimator.block_size_ * widest))
 
 
 class DeepSetsClassifier(BlockNetClassifier):
@@ -287,13 +272,6 @@ class DeepSetsClassifier(BlockNetClassifier):
             head_hidden_sizes=_layer_sizes(self, "head_hidden_sizes"),
         )
 
-    def _blocks_per_pass(self):
-        return _blocks_per_pass(
-            self,
-            _layer_sizes(self, "row_hidden_sizes")
-            + _layer_sizes(self, "head_hidden_sizes"),
-        )
-
 
 class AttentionMILClassifier(BlockNetClassifier):
     """Binary classifier of blocks of rows with gated attention pooling (deep MIL).
@@ -530,14 +508,6 @@ class AttentionMILClassifier(BlockNetClassifier):
             head_hidden_sizes=_layer_sizes(self, "head_hidden_sizes"),
         )
 
-    def _blocks_per_pass(self):
-        return _blocks_per_pass(
-            self,
-            _layer_sizes(self, "row_hidden_sizes")
-            + (self.attention_size,)
-            + _layer_sizes(self, "head_hidden_sizes"),
-        )
-
     def row_attention(self, X):
         """The attention weight ``a_r`` of every row of every block.
 
@@ -554,13 +524,6 @@ class AttentionMILClassifier(BlockNetClassifier):
             pools, in multiple-instance terms the instances it finds telling.
         """
         _, blocks = self._validated_prediction_blocks(X)
-        module = self.net_.module_
-        module.eval()
-        weights = np.empty((len(blocks), self.block_size_), dtype=np.float64)
-        per_pass = self._blocks_per_pass()
-        with one_thread_on(self.device_), torch.no_grad():
-            for start in range(0, len(blocks), per_pass):
-                chunk = blocks[start : start + per_pass].to(torch.float32)
-                chunk_weights = module.attention_weights(chunk.to(self.device_))
-                weights[start : start + len(chunk)] = chunk_weights.cpu().numpy()
-        return weights
+        return self._apply_in_passes(
+            self.net_.module_.attention_weights, blocks, (self.block_size_,)
+        )

@@ -373,6 +373,16 @@ def test_row_attention_matches_the_module_and_checks_its_input(fitted, small_dat
         model.row_attention(np.full((2, 18), np.nan))
 
 
+def test_row_attention_does_not_depend_on_what_else_is_passed(fitted, small_data):
+    X, _ = small_data
+    model = fitted[AttentionMILClassifier]
+    whole = model.row_attention(X)
+    alone = np.vstack([model.row_attention(X[i : i + 1]) for i in range(10)])
+    np.testing.assert_array_equal(alone, whole[:10])
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_array_equal(model.row_attention(X[order]), whole[order])
+
+
 # -- scikit-learn tools and persistence ------------------------------------------
 
 
@@ -453,3 +463,22 @@ def test_grid_search_over_pooling_is_reproducible():
     )
     assert first.best_estimator_.pooling == first.best_params_["pooling"]
     assert first.best_estimator_.net_.module_.pooling == first.best_params_["pooling"]
+
+
+def test_layer_sizes_from_numpy_save_and_load(tmp_path):
+    X, y = make_geneperm(200, n_columns=6, block_size=2, random_state=0)
+    model = DeepSetsClassifier(
+        n_columns=6,
+        row_hidden_sizes=tuple(np.arange(4, 12, 4)),
+        head_hidden_sizes=[np.int64(4)],
+        max_epochs=2,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
+    model.save(tmp_path / "model.json")
+    loaded = DeepSetsClassifier.load(tmp_path / "model.json")
+    assert loaded.row_hidden_sizes == (4, 8)
+    assert loaded.head_hidden_sizes == (4,)  # sequences come back as tuples
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), model.decision_function(X)
+    )
