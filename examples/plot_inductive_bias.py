@@ -8,16 +8,16 @@ score does not depend on their order), and that a row matters through a squared
 linear score, ``|w . x|`` (whose square is quadratic in the row). The baselines
 below each carry part of that knowledge:
 
-========================================  ==========================================
-model                                     what it knows
-========================================  ==========================================
-LogisticRegression on the flat vector     neither
-PolynomialFeatures(2) + LogisticRegr.     quadratic, no symmetry: ``(b d)^2`` terms
-RowSecondMoments + LogisticRegression     quadratic and symmetric: ``d (d - 1) / 2``
-DeepSetsClassifier                        symmetric; a generic function of a row
-AttentionMILClassifier                    symmetric, with attention pooling
-AbsMeanClassifier                         all of it: ``d + 3`` parameters
-========================================  ==========================================
+============================================  ==========================================
+model                                         what it knows
+============================================  ==========================================
+LogisticRegression on the flat vector         neither
+PolynomialFeatures(2) + LogisticRegression    quadratic, no symmetry: ``(b d)^2`` terms
+RowSecondMoments + LogisticRegression         quadratic and symmetric: ``d (d - 1) / 2``
+DeepSetsClassifier                            symmetric; a generic function of a row
+AttentionMILClassifier                        symmetric, with attention pooling
+AbsMeanClassifier                             all of it: ``d + 3`` parameters
+============================================  ==========================================
 
 A study over the training size shows what each part buys: with the right bias
 the ceiling is reached from a few hundred samples; the symmetric quadratic

@@ -15,7 +15,7 @@ from ._set_models import AttentionMILClassifier, DeepSetsClassifier
 from ._show_versions import show_versions
 from ._study import geneperm_study
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "AbsMeanClassifier",
