@@ -270,15 +270,14 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         try:
             device = resolve_device(self.device, type(self).__name__)
             with one_thread_on(device, native_libraries=True):
-                return self._fit(X, y)
+                return self._fit(X, y, device)
         except BaseException:
             # A failed or interrupted fit leaves an unfitted estimator.
             self._forget_fit()
             raise
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, device):
         name = type(self).__name__
-        resolve_device(self.device, name)  # a bad device fails before the data
         X, layout = split_layout(X, name)
         X, y = validate_data(self, X, y, dtype=_KEPT_DTYPES)
         self.block_size_, self.n_columns_ = resolve_layout(
@@ -298,7 +297,6 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                 f"got 1 class: {classes.tolist()}."
             )
         early_stopping = self._uses_early_stopping(y_encoded)
-        device = resolve_device(self.device, name)
         seed = seed_from(self.random_state)
 
         blocks = self._as_blocks(X, device)
@@ -652,6 +650,12 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         except (TypeError, ValueError) as error:
             raise invalid(f"its hyperparameters are invalid ({error})") from None
         layout = content["layout"]
+        for key in ("block_size", "n_columns"):
+            if getattr(model, key) not in (None, layout[key]):
+                raise invalid(
+                    f"its hyperparameter {key}={getattr(model, key)} contradicts "
+                    f"the fitted layout's {key}={layout[key]}"
+                )
         model.block_size_ = layout["block_size"]
         model.n_columns_ = layout["n_columns"]
         model.n_features_in_ = model.block_size_ * model.n_columns_

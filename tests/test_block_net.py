@@ -317,7 +317,16 @@ def set_key(*keys_and_value):
         (set_key("estimator", "DeepSetsClassifier"), "holds a 'DeepSetsClassifier'"),
         (set_key("extra", 1), "expected exactly"),
         (set_key("layout", "n_columns", 0), "'layout' must hold positive"),
-        (set_key("layout", "n_columns", 7), "parameters have the shapes"),
+        (set_key("layout", "n_columns", 7), "contradicts the fitted layout"),
+        (
+            set_key(
+                "parameters",
+                "row_linear.weight",
+                {"shape": [1, 5], "dtype": "float32", "values": [0.0] * 5},
+            ),
+            "parameters have the shapes",
+        ),
+        (set_key("hyperparameters", "n_columns", 5), "contradicts the fitted"),
         (set_key("classes", [1, 1]), "2 distinct sorted labels"),
         (set_key("classes", [0]), "must list the 2 class labels"),
         (set_key("class_kind", "complex"), "'class_kind' must be one of"),
