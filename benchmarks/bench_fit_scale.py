@@ -25,6 +25,7 @@ small warm-up fit that loads what the libraries load lazily.
 """
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -33,6 +34,8 @@ import time
 import numpy as np
 import torch
 
+import geneperm_sk._absmean as absmean_module
+import geneperm_sk._block_net as block_net_module
 from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
 
 BLOCK_SIZE = 16
@@ -79,6 +82,36 @@ def forward_pass(blocks, weights, device, buffer):
     return torch.cat(scores)
 
 
+@contextlib.contextmanager
+def timed_stages(seconds):
+    """Add the time spent in each stage of a fit to ``seconds``, by name."""
+    stages = [
+        (block_net_module, "validate_data", "input check"),
+        (absmean_module, "spectral_parameters", "spectral start"),
+        (block_net_module.BlockNetClassifier, "_validation_loss", "initial loss"),
+        (block_net_module._BlockNet, "fit", "epochs"),
+    ]
+    originals = [getattr(owner, attribute) for owner, attribute, _ in stages]
+
+    def timed(function, label):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[label] = seconds.get(label, 0.0) + time.perf_counter() - start
+
+        return wrapper
+
+    for (owner, attribute, label), original in zip(stages, originals, strict=True):
+        setattr(owner, attribute, timed(original, label))
+    try:
+        yield
+    finally:
+        for (owner, attribute, _), original in zip(stages, originals, strict=True):
+            setattr(owner, attribute, original)
+
+
 def measure(n_samples, dtype, device, repeats):
     # The floor runs on one torch thread, as fits and predictions on the CPU do.
     torch.set_num_threads(1)
@@ -122,6 +155,11 @@ def measure(n_samples, dtype, device, repeats):
         model.fit(X, y)
         fit_times.append(time.perf_counter() - start)
         peak_during_fit = resident_bytes("VmHWM")
+    stages = {}
+    if n_samples >= 1_000_000:
+        # One more fit, with each stage timed (the timing adds nothing measurable).
+        with timed_stages(stages):
+            model.fit(X, y)
     predict_s = best_time(lambda: model.decision_function(X), repeats)
     history = model.net_.history
     early_stopping = dict(model.net_.callbacks_).get("early_stopping")
@@ -140,6 +178,9 @@ def measure(n_samples, dtype, device, repeats):
         "growth_over_x": (peak_during_fit - rss_before_fit) / X.nbytes,
         "accuracy": model.score(X_test, y_test),
         "bayes": bayes_accuracy(BLOCK_SIZE),
+        "stages_in_forward_passes": {
+            label: seconds / forward_s for label, seconds in stages.items()
+        },
     }
 
 
@@ -170,6 +211,7 @@ def main():
     )
     print(header)
     print("-" * len(header))
+    stage_lines = []
     for n_samples in args.sizes:
         for dtype in args.dtypes:
             completed = subprocess.run(
@@ -199,6 +241,15 @@ def main():
                 f"{r['accuracy']:>7.4f} {r['bayes']:>6.4f}",
                 flush=True,
             )
+            if r["stages_in_forward_passes"]:
+                parts = ", ".join(
+                    f"{label} {value:.1f}"
+                    for label, value in r["stages_in_forward_passes"].items()
+                )
+                stage_lines.append(f"  {n_samples} {dtype}: {parts}")
+    if stage_lines:
+        print("fit stages at 1M, in forward passes (a second, timed fit):")
+        print("\n".join(stage_lines))
     print(
         "targets (CPU): fit/fwd <= 15x, pred/fwd <= 1.5x, peak/X <= 1.3x (float32), "
         "grow/X <= 2x (int8); one torch thread for the floor, the fit and the "

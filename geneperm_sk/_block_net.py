@@ -101,10 +101,10 @@ def one_thread_on(device, *, native_libraries=False):
     scikit-learn) on one CPU thread while working on the CPU.
 
     The models of this library do little work per operation, so threads only add
-    synchronisation: on a busy 2-core machine a fit ran 8x slower with 2 torch
-    threads than with 1, and a logistic fit of the spectral start 5x slower with
-    2 OpenMP threads (see BENCHMARKS.md). When joblib or Dask runs several fits
-    side by side, each fit taking every core would oversubscribe the machine.
+    synchronisation, most of all on a busy machine
+    (benchmarks/bench_threads.py); the spectral start's small logistic fit is no
+    different. When joblib or Dask runs several fits side by side, each fit taking
+    every core would oversubscribe the machine.
     The previous settings are restored afterwards.
     """
     previous = torch.get_num_threads()
