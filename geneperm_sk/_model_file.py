@@ -56,6 +56,15 @@ def write_model_file(path, content):
     it only when complete, so an interrupted save never leaves half a file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"Cannot save a model to {path}: it is a folder; give a file name such "
+            "as model.json."
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"Cannot save a model to {path}: the folder {path.parent} does not exist."
+        )
     payload = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **content}
     text = json.dumps(payload, indent=1, allow_nan=False)
     temporary = path.with_name(f".{path.name}.partial")

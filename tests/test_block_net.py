@@ -399,6 +399,15 @@ def test_save_needs_a_fitted_model_and_load_an_existing_file(tmp_path):
         AbsMeanClassifier.load(tmp_path / "missing.json")
 
 
+def test_saving_to_a_folder_or_into_a_missing_folder_is_a_clear_error(tmp_path):
+    model, _, _ = small_fit()
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        model.save(tmp_path)
+    with pytest.raises(FileNotFoundError, match="the folder .*missing does not exist"):
+        model.save(tmp_path / "missing" / "model.json")
+    assert os.listdir(tmp_path) == []
+
+
 def test_saving_over_a_file_replaces_it_whole(tmp_path):
     model, X, _ = small_fit()
     path = tmp_path / "model.json"
