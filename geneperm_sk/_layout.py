@@ -4,12 +4,24 @@ A sample is a block of ``block_size`` rows of ``n_columns`` features, given eith
 as 3-D ``X`` of shape ``(n_samples, block_size, n_columns)`` or as 2-D ``X`` of
 shape ``(n_samples, block_size * n_columns)`` with the rows laid end to end, in
 which case exactly one of ``block_size`` and ``n_columns`` says how to split it.
+A sample can also be a bag of any number of rows: ``X`` is then a sequence of
+2-D arrays, held internally as :class:`Bags` (the rows once, with bag offsets).
 """
+
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse
 
-__all__ = ["check_fitted_layout", "resolve_layout", "split_layout"]
+__all__ = [
+    "Bags",
+    "bags_from_blocks",
+    "check_bags",
+    "check_fitted_layout",
+    "is_bag_sequence",
+    "resolve_layout",
+    "split_layout",
+]
 
 
 def split_layout(X, owner):
@@ -81,3 +93,127 @@ def check_fitted_layout(owner, fitted_layout, layout):
             f"{fitted_layout[1]} columns, but got 3-D X of shape (n_samples, "
             f"{layout[0]}, {layout[1]})."
         )
+
+
+# -- bags of any size ---------------------------------------------------------------
+
+
+class Bags(NamedTuple):
+    """Bags of rows held once: the rows of every bag laid end to end.
+
+    Bag ``i`` is ``rows[offsets[i]:offsets[i + 1]]``; ``offsets`` has one entry
+    more than there are bags, starts at 0 and ends at ``len(rows)``.
+    """
+
+    rows: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def n_bags(self):
+        return len(self.offsets) - 1
+
+    @property
+    def sizes(self):
+        """The number of rows of each bag, shape ``(n_bags,)``."""
+        return np.diff(self.offsets)
+
+    def bag(self, index):
+        """The rows of bag ``index``: a view into ``rows``."""
+        return self.rows[self.offsets[index] : self.offsets[index + 1]]
+
+
+def is_bag_sequence(X):
+    """Whether ``X`` is a sequence of bags: a list, a tuple or a 1-D object array
+    whose first element is 2-D (a bag of rows). Arrays of numbers, and lists of
+    numbers or of rows, are not: they keep the fixed-size conventions.
+    """
+    if isinstance(X, np.ndarray):
+        if X.dtype != object or X.ndim != 1 or len(X) == 0:
+            return False
+    elif not isinstance(X, list | tuple) or len(X) == 0:
+        return False
+    return np.ndim(X[0]) == 2 or any(np.ndim(bag) == 2 for bag in X)
+
+
+def _describe_element(element):
+    if hasattr(element, "shape"):
+        return f"{type(element).__name__} of shape {tuple(element.shape)}"
+    return f"{type(element).__name__} with {np.ndim(element)} dimensions"
+
+
+def check_bags(X, owner, *, dtype=("float32", "float64", "int8"), n_columns=None):
+    """Validate a sequence of bags and return it as :class:`Bags`.
+
+    Every bag must be 2-D with at least one row and the same number of columns
+    (``n_columns`` when given, the fitted number, say). The rows of all bags are
+    concatenated once into one array: of the bags' common dtype when it is in
+    ``dtype``, float32 otherwise. Errors name ``X``, the offending bag's index and
+    what was expected, and come before any copy.
+    """
+    if isinstance(X, np.ndarray) and (X.dtype != object or X.ndim != 1):
+        raise ValueError(
+            f"{owner} takes X as a sequence of bags (a list or 1-D object array of "
+            f"2-D arrays); got an array of shape {X.shape} and dtype {X.dtype}."
+        )
+    if len(X) == 0:
+        raise ValueError(f"{owner} got X with no bags; at least one is needed.")
+    bags = []
+    for index, bag in enumerate(X):
+        if not hasattr(bag, "shape") or not hasattr(bag, "dtype"):
+            try:
+                bag = np.asarray(bag)
+            except ValueError as error:  # ragged nested lists
+                raise ValueError(
+                    f"{owner} got X[{index}] that is not a 2-D array of rows ({error})."
+                ) from None
+        if scipy.sparse.issparse(bag):
+            raise TypeError(
+                f"{owner} takes bags as dense 2-D arrays; X[{index}] is a sparse "
+                "matrix. Convert it with .toarray()."
+            )
+        if bag.ndim != 2:
+            raise ValueError(
+                f"{owner} takes X as a sequence of 2-D bags of shape (n_rows, "
+                f"n_columns); X[{index}] is a {_describe_element(bag)}, so X "
+                "mixes bags with something else."
+            )
+        if bag.shape[0] == 0:
+            raise ValueError(
+                f"{owner} got an empty bag: X[{index}] has shape {tuple(bag.shape)}; "
+                "every bag needs at least one row."
+            )
+        expected = n_columns
+        if expected is None and bags:
+            expected = bags[0].shape[1]
+        if expected is not None and bag.shape[1] != expected:
+            what = "the fitted" if n_columns is not None else "X[0]'s"
+            raise ValueError(
+                f"{owner} got bags with different numbers of columns: X[{index}] has "
+                f"shape {tuple(bag.shape)}, but {what} number of columns is "
+                f"{expected}."
+            )
+        if not (np.issubdtype(bag.dtype, np.number) or bag.dtype == bool):
+            raise ValueError(
+                f"{owner} takes numeric bags; X[{index}] has dtype {bag.dtype}."
+            )
+        bags.append(bag)
+    dtypes = {np.dtype(bag.dtype) for bag in bags}
+    kept = {np.dtype(name) for name in dtype}
+    common = dtypes.pop() if len(dtypes) == 1 else None
+    if common not in kept:
+        common = np.dtype(np.float32)
+    sizes = np.fromiter((len(bag) for bag in bags), dtype=np.int64, count=len(bags))
+    offsets = np.zeros(len(bags) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    rows = np.empty((int(offsets[-1]), bags[0].shape[1]), dtype=common)
+    for bag, start, stop in zip(bags, offsets[:-1], offsets[1:], strict=True):
+        rows[start:stop] = bag
+    return Bags(rows, offsets)
+
+
+def bags_from_blocks(blocks):
+    """Equal-size blocks, 3-D of shape ``(n_blocks, block_size, n_columns)``, as
+    :class:`Bags` sharing their memory."""
+    n_blocks, block_size, n_columns = blocks.shape
+    offsets = np.arange(n_blocks + 1, dtype=np.int64) * block_size
+    return Bags(blocks.reshape(n_blocks * block_size, n_columns), offsets)
