@@ -310,6 +310,7 @@ def _gather_blocks(table, rows, dtype):
         "dtype": "no_validation",  # checked by _check_dtype, with its own message
         "table": ["array-like", None],
         "return_table": ["boolean"],
+        "return_instance_labels": ["boolean"],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
@@ -325,6 +326,7 @@ def make_geneperm(
     dtype=np.float32,
     table=None,
     return_table=False,
+    return_instance_labels=False,
     random_state=None,
 ):
     """Generate the Gene-Perm binary classification problem.
@@ -383,10 +385,18 @@ def make_geneperm(
     return_table : bool, default=False
         If True, also return the table.
 
+    return_instance_labels : bool, default=False
+        If True, also return the label of every row of every block: 1 where the
+        row is unbalanced (its entries do not sum to 0), which makes Gene-Perm a
+        multiple-instance problem with exact instance truth. Asking for them does
+        not change ``X``, ``y`` or the table drawn for a given ``random_state``.
+
     random_state : int, RandomState instance or None, default=None
         Determines random number generation for the table and the samples.
         Pass an int for reproducible output across multiple function calls.
-        See :term:`Glossary <random_state>`.
+        See :term:`Glossary <random_state>`. With None the draws come from fresh
+        operating-system entropy, and numpy's global random state is neither read
+        nor advanced.
 
     Returns
     -------
@@ -397,9 +407,20 @@ def make_geneperm(
     y : ndarray of shape (n_samples,)
         The integer labels (0 or 1) of the samples.
 
+    instance_labels : ndarray of shape (n_samples, block_size), dtype int8
+        ``instance_labels[i, r]`` is 1 when row ``r`` of block ``i`` is
+        unbalanced after the column was overwritten (``X[i, r].sum() != 0`` in
+        the 3-D layout), else 0. It is always 0 in a negative block; in a positive
+        block each row is unbalanced with probability 1/2, and a positive block
+        has at least one unbalanced row with probability ``1 - 2**-block_size``.
+        Only returned if ``return_instance_labels`` is True; it comes right
+        after ``y``, before ``table``.
+
     table : ndarray of shape (n_table_rows, n_columns)
         The table the blocks are drawn from. Only returned if ``return_table``
-        is True.
+        is True; it comes last, so that with both flags
+        ``X, y, instance_labels, table = make_geneperm(..., return_table=True,
+        return_instance_labels=True)``.
 
     See Also
     --------
@@ -433,6 +454,18 @@ def make_geneperm(
     ((6, 2, 4), (1000, 4))
     >>> table.sum(axis=1).max()
     np.float32(0.0)
+
+    Instance labels mark the unbalanced rows, only ever in positive blocks:
+
+    >>> X, y, instance_labels = make_geneperm(
+    ...     n_samples=4, n_columns=4, block_size=3, flatten=False,
+    ...     return_instance_labels=True, random_state=0)
+    >>> instance_labels.shape
+    (4, 3)
+    >>> bool(((X.sum(axis=2) != 0) == instance_labels).all())
+    True
+    >>> bool(instance_labels[y == 0].any())
+    False
     """
     dtype = _check_dtype(dtype)
     table_is_given = table is not None
@@ -455,7 +488,12 @@ def make_geneperm(
     n_samples, block_size = int(n_samples), int(block_size)
     check_table_settings(block_size=block_size, n_table_rows=n_table_rows)
 
-    rng = np.random.default_rng(check_random_state(random_state).randint(2**32))
+    if random_state is None:
+        # Fresh entropy; check_random_state(None) would hand out numpy's global
+        # RandomState and advance it.
+        rng = np.random.default_rng()
+    else:
+        rng = np.random.default_rng(check_random_state(random_state).randint(2**32))
     if table is None:
         table = _draw_table(n_table_rows, n_columns, rng)
     max_keys = _keys_per_slice(n_samples, block_size, n_table_rows, n_columns, dtype)
@@ -472,9 +510,16 @@ def make_geneperm(
     overwritten_entries = overwritten_rows * n_columns + overwritten_column[:, None]
     X.reshape(-1)[overwritten_entries] = random_signs
 
-    if flatten:
-        X = X.reshape(n_samples, block_size * n_columns)
+    outputs = [X.reshape(n_samples, block_size * n_columns) if flatten else X, y]
+    if return_instance_labels:
+        # A table row sums to 0, so a row becomes unbalanced exactly when its
+        # overwritten entry differs from the table's: one comparison per entry
+        # overwritten, no pass over X.
+        instance_labels = np.zeros((n_samples, block_size), dtype=np.int8)
+        original = table[rows[positives], overwritten_column[:, None]]
+        instance_labels[positives] = random_signs != original
+        outputs.append(instance_labels)
     if return_table:
         # A copy when the table is the caller's: the result never aliases the input.
-        return X, y, table.astype(dtype, copy=table_is_given)
-    return X, y
+        outputs.append(table.astype(dtype, copy=table_is_given))
+    return tuple(outputs)

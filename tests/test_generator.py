@@ -638,3 +638,87 @@ def test_any_valid_parameters_give_consistent_output(data):
     assert X.dtype == table.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(table.sum(axis=1), 0)
     assert_blocks_come_from_table(X, y, table)
+
+
+@pytest.mark.parametrize("flatten", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8])
+@pytest.mark.parametrize(
+    "block_size, n_columns, n_table_rows", [(1, 2, 50), (4, 6, 1000), (9, 4, 12)]
+)
+def test_instance_labels_mark_the_unbalanced_rows(
+    flatten, dtype, block_size, n_columns, n_table_rows
+):
+    n_samples = 300
+    X, y, instance_labels, table = make_geneperm(
+        n_samples,
+        n_columns=n_columns,
+        block_size=block_size,
+        n_table_rows=n_table_rows,
+        flatten=flatten,
+        dtype=dtype,
+        return_table=True,
+        return_instance_labels=True,
+        random_state=block_size,
+    )
+    assert instance_labels.shape == (n_samples, block_size)
+    assert instance_labels.dtype == np.int8
+    blocks = X.reshape(n_samples, block_size, n_columns)
+    # A direct count, row by row.
+    counted = np.array(
+        [[int(row.astype(np.int64).sum() != 0) for row in block] for block in blocks]
+    )
+    np.testing.assert_array_equal(instance_labels, counted)
+    assert not instance_labels[y == 0].any()
+    # About half of the rows of positive blocks are unbalanced.
+    n_positive_rows = int(y.sum()) * block_size
+    rate = instance_labels[y == 1].mean()
+    assert abs(rate - 0.5) <= binomial_tolerance(0.5, n_positive_rows)
+
+
+def test_instance_labels_leave_the_other_outputs_unchanged():
+    settings = dict(n_columns=6, block_size=3, return_table=True, random_state=3)
+    X, y, table = make_geneperm(40, **settings)
+    X_with, y_with, _, table_with = make_geneperm(
+        40, return_instance_labels=True, **settings
+    )
+    for got, want in zip((X_with, y_with, table_with), (X, y, table), strict=True):
+        np.testing.assert_array_equal(got, want)
+    X_only, y_only, labels = make_geneperm(
+        40, n_columns=6, block_size=3, return_instance_labels=True, random_state=3
+    )
+    np.testing.assert_array_equal(X_only, X)
+    assert labels.shape == (40, 3)
+
+
+def test_instance_labels_with_a_given_table():
+    _, _, table = make_geneperm(
+        5,
+        n_columns=4,
+        n_table_rows=30,
+        dtype=np.float64,
+        return_table=True,
+        random_state=0,
+    )
+    X, y, instance_labels = make_geneperm(
+        200,
+        block_size=5,
+        table=table[::-1],
+        flatten=False,
+        return_instance_labels=True,
+        random_state=1,
+    )
+    np.testing.assert_array_equal(instance_labels, X.sum(axis=2) != 0)
+    assert instance_labels[y == 1].any()
+
+
+def test_no_random_state_leaves_the_global_generator_alone():
+    np.random.seed(12345)
+    state = np.random.get_state()
+    first, _ = make_geneperm(50, random_state=None)
+    second, _ = make_geneperm(50)
+    after = np.random.get_state()
+    assert after[0] == state[0]
+    np.testing.assert_array_equal(after[1], state[1])
+    assert after[2:] == state[2:]
+    # Fresh entropy on every call: two calls differ.
+    assert not np.array_equal(first, second)
