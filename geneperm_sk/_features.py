@@ -7,11 +7,18 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import (
     _check_feature_names_in,
+    check_array,
     check_is_fitted,
     validate_data,
 )
 
-from ._layout import check_fitted_layout, resolve_layout, split_layout
+from ._layout import (
+    check_bags,
+    check_fitted_layout,
+    is_bag_sequence,
+    resolve_layout,
+    split_layout,
+)
 
 __all__ = ["RowSecondMoments"]
 
@@ -20,34 +27,88 @@ __all__ = ["RowSecondMoments"]
 # dtype (measured fastest of 2**14, 2**16, 2**18 and 2**20 entries).
 _CHUNK_ENTRIES = 1 << 16
 
+# Bags of these dtypes are pooled as they come (converted to float64 a chunk at a
+# time); bags of other or mixed dtypes are first gathered as float32.
+_BAG_DTYPES = ("float64", "float32", "int8", "int16", "int32", "int64")
+
+
+def _forget_fit(estimator, names):
+    """Remove the fitted attributes ``names`` that ``estimator`` holds."""
+    for name in names:
+        estimator.__dict__.pop(name, None)
+
+
+def _pair_moments(rows, first_offset, segment_sum, out):
+    """Fill ``out`` with the segment sums of the rows' pair products, pair by pair
+    in the order of ``np.triu_indices``: for each column i, the products with the
+    columns from ``i + first_offset`` on. Only the pairs that are kept are
+    multiplied; ``segment_sum(column, partners, out)`` sums them over each
+    sample's rows."""
+    n_columns = rows.shape[-1]
+    position = 0
+    for column in range(n_columns - first_offset):
+        partners = rows[..., column + first_offset :]
+        width = partners.shape[-1]
+        segment_sum(rows[..., column], partners, out[:, position : position + width])
+        position += width
+
+
+def _n_pairs(n_columns, include_diagonal):
+    return n_columns * (n_columns - 1) // 2 + (n_columns if include_diagonal else 0)
+
+
+def _sum_over_block_rows(column, partners, out):
+    np.einsum("nr,nrk->nk", column, partners, out=out)
+
 
 def _pooled_row_second_moments(X, block_size, n_columns, include_diagonal):
     """``mean_r x_ri * x_rk`` for each sample of 2-D ``X`` and each column pair
     ``i < k`` (``i <= k`` with the diagonal), in the order of ``np.triu_indices``."""
     first_offset = 0 if include_diagonal else 1
-    n_pairs = n_columns * (n_columns - 1) // 2 + (n_columns if include_diagonal else 0)
-    moments = np.empty((X.shape[0], n_pairs))
+    moments = np.empty((X.shape[0], _n_pairs(n_columns, include_diagonal)))
     samples_per_chunk = max(1, _CHUNK_ENTRIES // (block_size * n_columns))
     for start in range(0, X.shape[0], samples_per_chunk):
         stop = start + samples_per_chunk
         blocks = np.asarray(X[start:stop], dtype=np.float64).reshape(
             -1, block_size, n_columns
         )
-        chunk = moments[start:stop]
-        position = 0
-        # Only the pairs that are kept are multiplied: for each column i, the
-        # products with the columns from i + first_offset on, summed over rows.
-        for column in range(n_columns - first_offset):
-            partners = blocks[:, :, column + first_offset :]
-            width = partners.shape[2]
-            np.einsum(
-                "nr,nrk->nk",
-                blocks[:, :, column],
-                partners,
-                out=chunk[:, position : position + width],
-            )
-            position += width
+        _pair_moments(blocks, first_offset, _sum_over_block_rows, moments[start:stop])
     moments /= block_size
+    return moments
+
+
+def _bag_chunks(offsets, rows_per_chunk):
+    """``(first_bag, stop_bag)`` ranges of whole consecutive bags holding at most
+    ``rows_per_chunk`` rows each, or a single bag where one is larger."""
+    n_bags = len(offsets) - 1
+    start = 0
+    while start < n_bags:
+        stop = int(np.searchsorted(offsets, offsets[start] + rows_per_chunk, "right"))
+        stop = min(max(stop - 1, start + 1), n_bags)
+        yield start, stop
+        start = stop
+
+
+def _pooled_bag_second_moments(bags, include_diagonal):
+    """:func:`_pooled_row_second_moments` for :class:`Bags`: the mean over each
+    bag's rows, summed by segment, whole bags at a time. A bag's sums are taken
+    in the order of its rows whatever the other bags, so its output does not
+    depend on them, to the bit."""
+    rows, offsets = bags
+    n_columns = rows.shape[1]
+    sizes = bags.sizes
+    first_offset = 0 if include_diagonal else 1
+    moments = np.empty((len(sizes), _n_pairs(n_columns, include_diagonal)))
+    for start, stop in _bag_chunks(offsets, max(1, _CHUNK_ENTRIES // n_columns)):
+        first_row = offsets[start]
+        chunk_rows = np.asarray(rows[first_row : offsets[stop]], dtype=np.float64)
+        segment_starts = offsets[start:stop] - first_row
+
+        def sum_over_bag_rows(column, partners, out, segment_starts=segment_starts):
+            np.add.reduceat(column[:, None] * partners, segment_starts, axis=0, out=out)
+
+        _pair_moments(chunk_rows, first_offset, sum_over_bag_rows, moments[start:stop])
+    moments /= sizes[:, None]
     return moments
 
 
@@ -60,7 +121,10 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
     second-moment matrix ``mean_r x_r x_r'``, ``n_columns * (n_columns - 1) / 2``
     features. It carries two parts of the inductive bias of
     :class:`AbsMeanClassifier`: the features are quadratic in each row, and they
-    do not change when the rows of a block are permuted. With
+    do not change when the rows of a block are permuted. ``X`` may also be a
+    sequence of bags of any number of rows (see ``fit``): each bag is mapped to
+    the mean over its rows, and a bag's output does not depend on the other bags
+    transformed with it. With
     :class:`~sklearn.linear_model.LogisticRegression` on top it can represent the
     Bayes-optimal rule of the Gene-Perm problem (see :func:`make_geneperm`).
 
@@ -85,13 +149,15 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     n_features_in_ : int
-        The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
+        The number of features of 2-D ``X`` (``block_size_ * n_columns_``), or
+        ``n_columns_`` after a fit on bags.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when ``X`` has string column names.
 
-    block_size_ : int
-        The number of rows per sample.
+    block_size_ : int or None
+        The number of rows per sample; None after a fit on bags, whose sizes
+        vary.
 
     n_columns_ : int
         The number of features per row.
@@ -154,15 +220,15 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
         self.n_columns = n_columns
         self.include_diagonal = include_diagonal
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Learn the layout of the blocks from ``X``.
+        """Learn the layout of the blocks, or the number of columns of the bags.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, block_size * n_columns) or \
-                (n_samples, block_size, n_columns)
-            The blocks.
+                (n_samples, block_size, n_columns), or sequence of bags
+            The blocks, or bags: a list (or 1-D object array) of 2-D arrays of
+            shape ``(n_rows_i, n_columns)`` with any ``n_rows_i >= 1``.
 
         y : None
             Ignored.
@@ -172,11 +238,33 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
         self : RowSecondMoments
             The fitted transformer.
         """
-        X, layout = split_layout(X, "RowSecondMoments")
-        X = validate_data(self, X, dtype="numeric")
-        block_size, n_columns = resolve_layout(
-            "RowSecondMoments", self.block_size, self.n_columns, layout, X.shape[1]
-        )
+        # A fit that fails leaves no fitted attribute behind, not even those of
+        # an earlier fit: the transformer then reads as unfitted.
+        try:
+            return self._fit(X)
+        except BaseException:
+            _forget_fit(self, self._fitted_attributes)
+            raise
+
+    _fitted_attributes = (
+        "n_features_in_",
+        "feature_names_in_",
+        "block_size_",
+        "n_columns_",
+    )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X):
+        _forget_fit(self, self._fitted_attributes)
+        if is_bag_sequence(X):
+            bags = check_bags(X, "RowSecondMoments", dtype=_BAG_DTYPES)
+            block_size, n_columns = self._bag_layout(bags)
+        else:
+            X, layout = split_layout(X, "RowSecondMoments")
+            X = validate_data(self, X, dtype="numeric")
+            block_size, n_columns = resolve_layout(
+                "RowSecondMoments", self.block_size, self.n_columns, layout, X.shape[1]
+            )
         if n_columns < 2 and not self.include_diagonal:
             raise ValueError(
                 "RowSecondMoments with include_diagonal=False pairs distinct columns "
@@ -184,17 +272,40 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
                 "(n_columns=1). Pass include_diagonal=True to output the mean "
                 "squares, or split X into wider rows."
             )
+        if block_size is None:
+            self.n_features_in_ = n_columns
         self.block_size_, self.n_columns_ = block_size, n_columns
         return self
 
+    def _bag_layout(self, bags):
+        """``(None, n_columns)`` for bags, checked against the parameters."""
+        n_columns = bags.rows.shape[1]
+        if self.n_columns is not None and self.n_columns != n_columns:
+            raise ValueError(
+                f"RowSecondMoments got bags of {n_columns} columns, but "
+                f"n_columns={self.n_columns} was given."
+            )
+        if self.block_size is not None:
+            sizes = bags.sizes
+            other = np.flatnonzero(sizes != self.block_size)
+            if other.size:
+                raise ValueError(
+                    f"RowSecondMoments was given block_size={self.block_size}, but "
+                    f"bag X[{other[0]}] has {sizes[other[0]]} rows. Bags may have "
+                    "any number of rows: leave block_size=None for bags."
+                )
+        return None, n_columns
+
     def transform(self, X):
-        """Map each block to the mean over its rows of the rows' pair products.
+        """Map each block or bag to the mean over its rows of the pair products.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, block_size_ * n_columns_) or \
-                (n_samples, block_size_, n_columns_)
-            The blocks.
+                (n_samples, block_size_, n_columns_), or sequence of bags
+            The blocks, or bags of any number of rows of ``n_columns_`` columns.
+            Bags are taken whatever the fit saw; after a fit on bags, blocks are
+            taken in the 3-D layout (the flat one does not say where rows end).
 
         Returns
         -------
@@ -205,7 +316,30 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
             ``n_columns_ * (n_columns_ + 1) / 2`` with the diagonal.
         """
         check_is_fitted(self)
+        if is_bag_sequence(X):
+            bags = check_bags(
+                X, "RowSecondMoments", dtype=_BAG_DTYPES, n_columns=self.n_columns_
+            )
+            return _pooled_bag_second_moments(bags, self.include_diagonal)
         X, layout = split_layout(X, "RowSecondMoments")
+        if self.block_size_ is None:
+            if layout is None:
+                raise ValueError(
+                    "RowSecondMoments was fitted on bags, so it takes bags or 3-D X "
+                    "of shape (n_samples, block_size, n_columns); got X of shape "
+                    f"{getattr(X, 'shape', None)}, which does not say where rows "
+                    "end."
+                )
+            if layout[1] != self.n_columns_:
+                raise ValueError(
+                    f"RowSecondMoments was fitted on bags of {self.n_columns_} "
+                    f"columns, but got 3-D X of shape (n_samples, {layout[0]}, "
+                    f"{layout[1]})."
+                )
+            X = check_array(X, dtype="numeric")
+            return _pooled_row_second_moments(
+                X, layout[0], self.n_columns_, self.include_diagonal
+            )
         check_fitted_layout(
             "RowSecondMoments", (self.block_size_, self.n_columns_), layout
         )

@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import check_is_fitted
 
 import geneperm_sk._features as features_module
 from geneperm_sk import RowSecondMoments, bayes_accuracy, make_geneperm
@@ -378,3 +380,147 @@ def test_pickle_and_clone():
     unfitted = clone(transformer)
     assert unfitted.get_params() == transformer.get_params()
     assert not hasattr(unfitted, "block_size_")
+
+
+# -- bags of any size -----------------------------------------------------------
+
+
+def random_bags(sizes, n_columns, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(size, n_columns)).astype(dtype) for size in sizes]
+
+
+@pytest.mark.parametrize("include_diagonal", [False, True])
+@pytest.mark.parametrize("chunk_entries", [1, 13, 1 << 16])
+def test_bags_give_the_mean_over_their_own_rows(
+    monkeypatch, include_diagonal, chunk_entries
+):
+    bags = random_bags([1, 4, 30, 2, 7, 1], n_columns=5)
+    monkeypatch.setattr(features_module, "_CHUNK_ENTRIES", chunk_entries)
+    transformer = RowSecondMoments(include_diagonal=include_diagonal).fit(bags)
+    assert (transformer.block_size_, transformer.n_columns_) == (None, 5)
+    assert transformer.n_features_in_ == 5
+    moments = transformer.transform(bags)
+    expected = np.vstack([moments_by_loop(bag[None], include_diagonal) for bag in bags])
+    np.testing.assert_allclose(moments, expected, rtol=1e-12, atol=1e-14)
+    assert len(transformer.get_feature_names_out()) == moments.shape[1]
+
+
+def test_a_bag_gives_the_same_bits_alone_in_a_slice_and_permuted():
+    bags = random_bags([3, 50, 1, 8, 8, 20], n_columns=6, seed=1)
+    transformer = RowSecondMoments().fit(bags)
+    moments = transformer.transform(bags)
+    for index, bag in enumerate(bags):
+        np.testing.assert_array_equal(transformer.transform([bag])[0], moments[index])
+    np.testing.assert_array_equal(transformer.transform(bags[2:5]), moments[2:5])
+    order = np.random.default_rng(2).permutation(len(bags))
+    np.testing.assert_array_equal(
+        transformer.transform([bags[i] for i in order]), moments[order]
+    )
+    as_object_array = np.empty(len(bags), dtype=object)
+    as_object_array[:] = bags
+    np.testing.assert_array_equal(transformer.transform(as_object_array), moments)
+
+
+def test_bags_of_one_size_match_the_blocks():
+    X, _ = make_geneperm(40, n_columns=6, block_size=3, flatten=False, random_state=3)
+    from_blocks = RowSecondMoments().fit(X)
+    from_bags = RowSecondMoments().fit(list(X))
+    # Blocks and bags are summed in different orders: equal to rounding.
+    np.testing.assert_allclose(
+        from_bags.transform(list(X)), from_blocks.transform(X), rtol=1e-12
+    )
+    # The blocks' own path is the one it was: fitted on bags or blocks, 3-D
+    # input gives the same bits.
+    np.testing.assert_array_equal(from_bags.transform(X), from_blocks.transform(X))
+    np.testing.assert_array_equal(
+        from_blocks.transform(X), moments_by_loop(X.astype(np.float64))
+    )
+
+
+def test_bags_of_integers_and_mixed_dtypes():
+    rng = np.random.default_rng(4)
+    bags = [rng.integers(-3, 4, size=(size, 4)) for size in (2, 5, 1)]
+    expected = np.vstack([moments_by_loop(bag[None]) for bag in bags])
+    for dtype in (np.int8, np.int64, np.float32):
+        converted = [bag.astype(dtype) for bag in bags]
+        np.testing.assert_array_equal(
+            RowSecondMoments().fit_transform(converted), expected
+        )
+    mixed = [bags[0].astype(np.int8), bags[1].astype(np.float64), bags[2]]
+    np.testing.assert_array_equal(RowSecondMoments().fit_transform(mixed), expected)
+
+
+def test_bags_of_gene_perm_rows_give_the_block_score():
+    # Gene-Perm blocks cut into bags of 1 to 6 rows: the pooled moments still
+    # carry the signal (the mean squared row sum is 0 exactly for bags of
+    # balanced rows).
+    X, y = make_geneperm(600, n_columns=8, block_size=6, flatten=False, random_state=5)
+    sizes = np.random.default_rng(6).integers(1, 7, size=len(X))
+    bags = [block[:size] for block, size in zip(X, sizes, strict=True)]
+    moments = RowSecondMoments().fit_transform(bags)
+    score = 8 + 2 * moments.sum(axis=1)
+    expected = [(bag.sum(axis=1) ** 2).mean() for bag in bags]
+    np.testing.assert_allclose(score, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "params, X, match",
+    [
+        (
+            {"n_columns": 3},
+            [np.ones((2, 4))],
+            re.escape("got bags of 4 columns, but n_columns=3 was given"),
+        ),
+        (
+            {"block_size": 2},
+            [np.ones((2, 4)), np.ones((3, 4))],
+            re.escape("block_size=2, but bag X[1] has 3 rows"),
+        ),
+        ({}, [np.ones((2, 4)), np.ones((0, 4))], re.escape("X[1] has shape (0, 4)")),
+        ({}, [np.ones((2, 4)), np.ones((2, 3))], re.escape("X[1] has shape (2, 3)")),
+        ({}, [np.ones((2, 4)), np.ones(4)], re.escape("X[1] is a ndarray of shape")),
+        ({}, [np.ones((2, 1))], "needs n_columns >= 2"),
+    ],
+)
+def test_bad_bags_are_an_error(params, X, match):
+    with pytest.raises(ValueError, match=match):
+        RowSecondMoments(**params).fit(X)
+
+
+def test_transform_of_bags_checks_the_fitted_columns():
+    fitted_on_bags = RowSecondMoments().fit(random_bags([2, 3], n_columns=4))
+    with pytest.raises(ValueError, match="the fitted number of columns is 4"):
+        fitted_on_bags.transform(random_bags([2, 3], n_columns=5))
+    with pytest.raises(ValueError, match="fitted on bags, so it takes bags or 3-D"):
+        fitted_on_bags.transform(np.ones((3, 8)))
+    with pytest.raises(ValueError, match="fitted on bags of 4 columns, but got 3-D"):
+        fitted_on_bags.transform(np.ones((3, 2, 5)))
+    fitted_on_blocks = RowSecondMoments().fit(np.ones((3, 2, 4)))
+    with pytest.raises(ValueError, match="the fitted number of columns is 4"):
+        fitted_on_blocks.transform(random_bags([2, 3], n_columns=5))
+    # Bags of any size are fine after a fit on blocks.
+    assert fitted_on_blocks.transform(random_bags([1, 7], n_columns=4)).shape == (2, 6)
+
+
+@pytest.mark.parametrize(
+    "params, bad_X",
+    [
+        ({"n_columns": 1}, np.ones((3, 4))),  # fails after the data are checked
+        ({"block_size": 5}, np.ones((3, 4))),  # fails working out the layout
+        ({"block_size": 0}, np.ones((3, 4))),  # fails validating the parameters
+        ({}, [np.ones((2, 4)), np.ones((0, 4))]),  # an empty bag
+        ({}, np.ones((3, 2, 1))),  # one column without the diagonal
+    ],
+)
+def test_a_failed_fit_leaves_the_transformer_unfitted(params, bad_X):
+    transformer = RowSecondMoments(n_columns=4).fit(np.ones((3, 8)))
+    check_is_fitted(transformer)
+    transformer.set_params(**{"n_columns": None, **params})
+    with pytest.raises(ValueError):
+        transformer.fit(bad_X)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(transformer)
+    assert not [name for name in vars(transformer) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        transformer.transform(np.ones((3, 8)))
