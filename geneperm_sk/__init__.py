@@ -8,7 +8,7 @@ classifier with the inductive bias that reaches it.
 from ._absmean import AbsMeanClassifier
 from ._curve import geneperm_curve
 from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
-from ._features import RowSecondMoments
+from ._features import BagPooling, BagRowTransformer, RowSecondMoments
 from ._generator import bayes_accuracy, make_geneperm
 from ._modules import AbsMeanModule, DeepSetsModule, GatedAttentionModule
 from ._set_models import AttentionMILClassifier, DeepSetsClassifier
@@ -21,6 +21,8 @@ __all__ = [
     "AbsMeanClassifier",
     "AbsMeanModule",
     "AttentionMILClassifier",
+    "BagPooling",
+    "BagRowTransformer",
     "DeepSetsClassifier",
     "DeepSetsModule",
     "GatedAttentionModule",

@@ -1,10 +1,13 @@
-"""RowSecondMoments: blocks of rows mapped to the mean of their rows' pair products."""
+"""Transformers of blocks and bags of rows: pooled row second moments, pooled
+row statistics, and any row transformer applied to the rows of bags."""
 
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+import scipy.sparse
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
@@ -13,6 +16,7 @@ from sklearn.utils.validation import (
 )
 
 from ._layout import (
+    bags_from_blocks,
     check_bags,
     check_fitted_layout,
     is_bag_sequence,
@@ -20,7 +24,7 @@ from ._layout import (
     split_layout,
 )
 
-__all__ = ["RowSecondMoments"]
+__all__ = ["BagPooling", "BagRowTransformer", "RowSecondMoments"]
 
 # Samples are converted to float64 and multiplied this many input entries at a time:
 # the working copy stays in the processor's cache whatever the input's size and
@@ -377,3 +381,473 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+
+# -- transformers for bags ------------------------------------------------------------
+
+
+def _bags_or_blocks(X, owner, *, n_columns=None):
+    """Read ``X`` as bags: a sequence of 2-D bags, or 3-D equal-size blocks.
+
+    Returns ``(bags, block_shape)``: :class:`Bags`, and ``(n_blocks, block_size)``
+    for 3-D input (its rows are a view where the array allows it), None for a
+    sequence of bags. ``n_columns``, the fitted number of columns, is checked.
+    """
+    if is_bag_sequence(X) or (isinstance(X, list | tuple) and len(X) == 0):
+        return check_bags(X, owner, dtype=_BAG_DTYPES, n_columns=n_columns), None
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            f"{owner} takes X as a sequence of dense 2-D bags or as a dense 3-D "
+            "array; got a sparse matrix."
+        )
+    array = np.asarray(X)
+    if array.ndim != 3:
+        hint = (
+            " A 2-D array does not say where one bag's rows end: pass the bags as "
+            "a list of 2-D arrays, or equal-size blocks as 3-D X."
+            if array.ndim == 2
+            else ""
+        )
+        raise ValueError(
+            f"{owner} takes X as a sequence of bags (a list or 1-D object array of "
+            "2-D arrays of shape (n_rows, n_columns)) or as 3-D X of shape "
+            f"(n_samples, block_size, n_columns); got an array of shape "
+            f"{array.shape}.{hint}"
+        )
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"{owner} takes numeric X; got dtype {array.dtype}.")
+    if 0 in array.shape:
+        raise ValueError(
+            f"{owner} got 3-D X of shape {array.shape}; it needs at least one "
+            "sample, one row and one column."
+        )
+    if n_columns is not None and array.shape[2] != n_columns:
+        raise ValueError(
+            f"{owner} was fitted on rows of {n_columns} columns, but got 3-D X of "
+            f"shape {array.shape}."
+        )
+    return bags_from_blocks(array), array.shape[:2]
+
+
+class BagRowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    """Apply a row transformer to the rows of bags.
+
+    Each sample is a bag of rows. ``fit`` fits a clone of ``transformer`` (any
+    scikit-learn transformer of 2-D data, such as
+    :class:`~sklearn.preprocessing.StandardScaler` or
+    :class:`~sklearn.decomposition.PCA`) on the rows of all training bags at
+    once; ``transform`` transforms every row and returns bags of the same sizes.
+    In a pipeline the row transformer is fitted on the training bags only, so
+    ``make_pipeline(BagRowTransformer(StandardScaler()), <a bag classifier>)`` is
+    cross-validated honestly, where scaling all bags beforehand would leak the
+    test folds' rows into the scaling.
+
+    Parameters
+    ----------
+    transformer : estimator object
+        A transformer with ``fit`` and ``transform`` that maps each row (a 2-D
+        array of shape ``(n_rows, n_columns)``) to one output row. It is cloned,
+        and fitted without targets: a bag's label is not a label of its rows.
+
+    Attributes
+    ----------
+    transformer_ : estimator object
+        The clone of ``transformer`` fitted on the rows of the training bags.
+
+    n_columns_ : int
+        The number of columns of the rows seen during fit.
+
+    n_features_in_ : int
+        The same as ``n_columns_``: the features of a row.
+
+    See Also
+    --------
+    BagPooling : Pool each bag's rows into one vector of statistics.
+    RowSecondMoments : Pool each bag's rows into their mean pair products.
+
+    Notes
+    -----
+    ``X`` may be a sequence of bags (a list or 1-D object array of 2-D arrays of
+    shape ``(n_rows_i, n_columns)``, any ``n_rows_i >= 1``) or 3-D equal-size
+    blocks of shape ``(n_samples, block_size, n_columns)``. The rows of all bags
+    are gathered into one array once, and the row transformer sees them in one
+    call, whatever the number of bags. Its output must be dense, with one row per
+    input row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from geneperm_sk import BagRowTransformer
+    >>> bags = [np.array([[1.0, 10.0], [3.0, 30.0]]), np.array([[2.0, 20.0]])]
+    >>> scaler = BagRowTransformer(StandardScaler()).fit(bags)
+    >>> [bag.shape for bag in scaler.transform(bags)]
+    [(2, 2), (1, 2)]
+    >>> scaler.transform(bags)[0]
+    array([[-1.22474487, -1.22474487],
+           [ 1.22474487,  1.22474487]])
+    >>> scaler.transformer_.mean_
+    array([ 2., 20.])
+    """
+
+    _parameter_constraints: dict = {
+        "transformer": [HasMethods(["fit", "transform"])],
+    }
+
+    def __init__(self, transformer):
+        self.transformer = transformer
+
+    def fit(self, X, y=None):
+        """Fit a clone of ``transformer`` on the rows of the bags.
+
+        Parameters
+        ----------
+        X : sequence of bags, or array-like of shape \\
+                (n_samples, block_size, n_columns)
+            The bags: a list (or 1-D object array) of 2-D arrays of shape
+            ``(n_rows_i, n_columns)``, or equal-size blocks.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : BagRowTransformer
+            The fitted transformer.
+        """
+        self._fit(X, transform=False)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit on the rows of the bags and transform them, in one pass.
+
+        Parameters
+        ----------
+        X : sequence of bags, or array-like of shape \\
+                (n_samples, block_size, n_columns)
+            The bags.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : list of ndarray, or ndarray of shape \\
+                (n_samples, block_size, n_columns_out)
+            The transformed bags, as :meth:`transform` returns them.
+        """
+        return self._fit(X, transform=True)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def _fit(self, X, transform):
+        _forget_fit(self, ("transformer_", "n_columns_", "n_features_in_"))
+        bags, block_shape = _bags_or_blocks(X, "BagRowTransformer")
+        transformer = clone(self.transformer)
+        if transform:
+            rows = transformer.fit_transform(bags.rows)
+        else:
+            transformer.fit(bags.rows)
+        self.transformer_ = transformer
+        self.n_columns_ = self.n_features_in_ = bags.rows.shape[1]
+        if transform:
+            return self._split(rows, bags, block_shape)
+
+    def transform(self, X):
+        """Transform the rows of every bag.
+
+        Parameters
+        ----------
+        X : sequence of bags, or array-like of shape \\
+                (n_samples, block_size, n_columns_)
+            The bags, with rows of ``n_columns_`` columns.
+
+        Returns
+        -------
+        X_new : list of ndarray, or ndarray of shape \\
+                (n_samples, block_size, n_columns_out)
+            For a sequence of bags, a list of 2-D arrays: bag ``i`` has as many
+            rows as ``X[i]``, each mapped by ``transformer_``. For 3-D input, a
+            3-D array of the same number of samples and rows.
+        """
+        check_is_fitted(self)
+        bags, block_shape = _bags_or_blocks(
+            X, "BagRowTransformer", n_columns=self.n_columns_
+        )
+        return self._split(self.transformer_.transform(bags.rows), bags, block_shape)
+
+    def _split(self, rows, bags, block_shape):
+        """The transformed rows, back into bags (or blocks)."""
+        if scipy.sparse.issparse(rows):
+            raise TypeError(
+                f"BagRowTransformer needs a dense output from its transformer; "
+                f"{type(self.transformer_).__name__} returned a sparse matrix. "
+                "Configure it for dense output (for instance sparse_output=False)."
+            )
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or rows.shape[0] != bags.rows.shape[0]:
+            raise ValueError(
+                "BagRowTransformer needs one output row per input row from its "
+                f"transformer; {type(self.transformer_).__name__} mapped rows of "
+                f"shape {bags.rows.shape} to an output of shape {rows.shape}."
+            )
+        if block_shape is not None:
+            return rows.reshape(*block_shape, rows.shape[1])
+        return np.split(rows, bags.offsets[1:-1])
+
+    @available_if(lambda self: hasattr(self.transformer, "get_feature_names_out"))
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of the transformed rows.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the columns of the input rows; ``x0``, ``x1``, ... when
+            None.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            What ``transformer_.get_feature_names_out`` gives for those names.
+        """
+        check_is_fitted(self)
+        input_features = _check_feature_names_in(self, input_features)
+        return self.transformer_.get_feature_names_out(input_features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+_STATISTICS = ("mean", "max", "min", "std", "sum", "median")
+
+
+def _pool_bags(bags, statistics):
+    """The per-column ``statistics`` of every bag, side by side, in float64.
+
+    Each statistic is a segment reduction over the rows (``np.*.reduceat``), or
+    for the median a sort of the rows by bag and value: no loop over bags, and a
+    bag's statistics do not depend on the other bags.
+    """
+    rows, offsets = bags
+    n_columns = rows.shape[1]
+    starts, sizes = offsets[:-1], bags.sizes[:, None]
+    pooled = np.empty((len(starts), len(statistics) * n_columns))
+    sums = None
+    for position, statistic in enumerate(statistics):
+        out = pooled[:, position * n_columns : (position + 1) * n_columns]
+        if statistic in ("sum", "mean", "std") and sums is None:
+            sums = np.add.reduceat(rows, starts, axis=0, dtype=np.float64)
+        if statistic == "sum":
+            out[:] = sums
+        elif statistic == "mean":
+            np.divide(sums, sizes, out=out)
+        elif statistic == "std":
+            deviations = rows - np.repeat(sums / sizes, bags.sizes, axis=0)
+            np.square(deviations, out=deviations)
+            np.add.reduceat(deviations, starts, axis=0, out=out)
+            np.sqrt(out / sizes, out=out)
+        elif statistic == "max":
+            out[:] = np.maximum.reduceat(rows, starts, axis=0)
+        elif statistic == "min":
+            out[:] = np.minimum.reduceat(rows, starts, axis=0)
+        else:  # median
+            out[:] = _segment_medians(bags)
+    return pooled
+
+
+def _segment_medians(bags):
+    """Per-column medians of every bag: the rows sorted by value within each
+    column, then stably by bag, so that each bag's values lie in order in its own
+    segment."""
+    rows, offsets = bags
+    sizes = bags.sizes
+    by_value = np.argsort(rows, axis=0, kind="stable")
+    bag_of_row = np.repeat(np.arange(len(sizes)), sizes)
+    by_bag = np.argsort(bag_of_row[by_value], axis=0, kind="stable")
+    ordered = np.take_along_axis(rows, np.take_along_axis(by_value, by_bag, 0), 0)
+    lower = ordered[offsets[:-1] + (sizes - 1) // 2].astype(np.float64)
+    upper = ordered[offsets[:-1] + sizes // 2].astype(np.float64)
+    return (lower + upper) / 2
+
+
+class BagPooling(TransformerMixin, BaseEstimator):
+    """Pool each bag's rows into per-column statistics.
+
+    Each sample is a bag of rows of ``n_columns`` features. Each bag is mapped to
+    the chosen statistics of each column over its rows, side by side: one vector
+    of ``len(statistics) * n_columns`` features per bag, whatever its number of
+    rows. This is the classic "pool, then any classifier" baseline of
+    multiple-instance learning, for instance
+    ``make_pipeline(BagPooling(), StandardScaler(), SVC())``.
+
+    Parameters
+    ----------
+    statistics : str or tuple of str, default=("mean", "max", "min")
+        The statistics, in the order of the output, each taken per column over
+        a bag's rows: ``"mean"``, ``"max"``, ``"min"``, ``"std"`` (the
+        population standard deviation, 0 for a bag of one row), ``"sum"`` (which
+        grows with the bag's size) and ``"median"`` (the mean of the two middle
+        values for an even number of rows). Each may appear once.
+
+    Attributes
+    ----------
+    n_columns_ : int
+        The number of columns of the rows seen during fit.
+
+    n_features_in_ : int
+        The same as ``n_columns_``: the features of a row.
+
+    See Also
+    --------
+    BagRowTransformer : Transform each row of each bag, for instance to scale
+        the rows before pooling.
+    RowSecondMoments : Pool each bag's rows into their mean pair products.
+
+    Notes
+    -----
+    ``X`` may be a sequence of bags (a list or 1-D object array of 2-D arrays of
+    shape ``(n_rows_i, n_columns)``, any ``n_rows_i >= 1``) or 3-D equal-size
+    blocks of shape ``(n_samples, block_size, n_columns)``. The statistics are
+    reductions over segments of the rows laid end to end, without a loop over
+    bags, and a bag's output does not depend on the other bags transformed with
+    it. Rows must be finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geneperm_sk import BagPooling
+    >>> bags = [np.array([[1.0, 10.0], [3.0, 30.0]]), np.array([[2.0, 20.0]])]
+    >>> pooling = BagPooling(statistics=("mean", "max")).fit(bags)
+    >>> pooling.transform(bags)
+    array([[ 2., 20.,  3., 30.],
+           [ 2., 20.,  2., 20.]])
+    >>> pooling.get_feature_names_out().tolist()
+    ['mean_x0', 'mean_x1', 'max_x0', 'max_x1']
+    """
+
+    _parameter_constraints: dict = {
+        "statistics": [StrOptions(set(_STATISTICS)), list, tuple],
+    }
+
+    def __init__(self, *, statistics=("mean", "max", "min")):
+        self.statistics = statistics
+
+    def _checked_statistics(self):
+        statistics = self.statistics
+        if isinstance(statistics, str):
+            return (statistics,)
+        names = ", ".join(repr(name) for name in _STATISTICS)
+        for statistic in statistics:
+            if not isinstance(statistic, str) or statistic not in _STATISTICS:
+                raise ValueError(
+                    "The 'statistics' parameter of BagPooling must hold names among "
+                    f"{names}. Got {statistic!r} in {statistics!r}."
+                )
+        if not statistics:
+            raise ValueError(
+                "The 'statistics' parameter of BagPooling must name at least one "
+                f"statistic among {names}. Got {statistics!r}."
+            )
+        repeated = sorted({name for name in statistics if statistics.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                "The 'statistics' parameter of BagPooling must name each statistic "
+                f"once. Got {statistics!r}, which repeats {', '.join(repeated)}."
+            )
+        return tuple(statistics)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the statistics and learn the number of columns of the rows.
+
+        Parameters
+        ----------
+        X : sequence of bags, or array-like of shape \\
+                (n_samples, block_size, n_columns)
+            The bags: a list (or 1-D object array) of 2-D arrays of shape
+            ``(n_rows_i, n_columns)``, or equal-size blocks.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : BagPooling
+            The fitted transformer.
+        """
+        _forget_fit(self, ("n_columns_", "n_features_in_"))
+        self._checked_statistics()
+        bags, _ = _bags_or_blocks(X, "BagPooling")
+        _check_finite_rows(bags, "BagPooling")
+        self.n_columns_ = self.n_features_in_ = bags.rows.shape[1]
+        return self
+
+    def transform(self, X):
+        """Pool each bag's rows into the statistics.
+
+        Parameters
+        ----------
+        X : sequence of bags, or array-like of shape \\
+                (n_samples, block_size, n_columns_)
+            The bags, with rows of ``n_columns_`` columns.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, len(statistics) * n_columns_)
+            In float64: the first statistic of every column, then the second,
+            and so on, named by :meth:`get_feature_names_out`.
+        """
+        check_is_fitted(self)
+        statistics = self._checked_statistics()
+        bags, _ = _bags_or_blocks(X, "BagPooling", n_columns=self.n_columns_)
+        _check_finite_rows(bags, "BagPooling")
+        return _pool_bags(bags, statistics)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the columns of a row; ``x0``, ``x1``, ... when None.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``"<statistic>_<column name>"``, in the order of the output.
+        """
+        check_is_fitted(self)
+        input_features = _check_feature_names_in(self, input_features)
+        return np.asarray(
+            [
+                f"{statistic}_{name}"
+                for statistic in self._checked_statistics()
+                for name in input_features
+            ],
+            dtype=object,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+def _check_finite_rows(bags, owner):
+    """Refuse bags holding NaN or infinity, naming the first such bag."""
+    rows = bags.rows
+    if rows.dtype.kind != "f":
+        return
+    finite = np.isfinite(rows).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        bag = int(np.searchsorted(bags.offsets, row, side="right")) - 1
+        raise ValueError(
+            f"{owner} takes finite rows; X[{bag}] holds NaN or infinity (its row "
+            f"{row - int(bags.offsets[bag])})."
+        )

@@ -5,16 +5,32 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+import scipy.sparse
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+)
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 import geneperm_sk._features as features_module
-from geneperm_sk import RowSecondMoments, bayes_accuracy, make_geneperm
+from geneperm_sk import (
+    BagPooling,
+    BagRowTransformer,
+    RowSecondMoments,
+    bayes_accuracy,
+    make_geneperm,
+)
 
 
 def binomial_tolerance(probability, n, n_sigmas=5):
@@ -524,3 +540,363 @@ def test_a_failed_fit_leaves_the_transformer_unfitted(params, bad_X):
     assert not [name for name in vars(transformer) if name.endswith("_")]
     with pytest.raises(NotFittedError):
         transformer.transform(np.ones((3, 8)))
+
+
+# -- BagPooling and BagRowTransformer ---------------------------------------------
+
+# scikit-learn's estimator checks feed 2-D arrays of samples by features, which do
+# not say where one bag's rows end, so check_estimator skips estimators that take
+# no 2-D input (as these declare in their tags). The checks that need no data run
+# here; the data checks are written below for bags (fit returns self, idempotent
+# fit, input left unchanged, transform before fit, pickle, clone, pipelines).
+API_CHECKS = [
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_estimator_repr",
+    "check_estimator_cloneable",
+    "check_estimator_tags_renamed",
+    "check_valid_tag_types",
+    "check_mixin_order",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_param_validation",
+    "check_transformers_unfitted",
+    "check_get_feature_names_out_error",
+]
+
+
+def bag_transformers():
+    return [BagPooling(), BagRowTransformer(StandardScaler())]
+
+
+@pytest.mark.parametrize("check_name", API_CHECKS)
+@pytest.mark.parametrize(
+    "estimator", bag_transformers(), ids=lambda e: type(e).__name__
+)
+def test_bag_transformers_pass_the_api_checks(estimator, check_name):
+    check = getattr(estimator_checks, check_name, None)
+    if check is None:
+        pytest.skip(f"{check_name} is not in this version of scikit-learn")
+    check(type(estimator).__name__, estimator)
+
+
+def key_instance_bags(n_bags, seed, n_columns=4):
+    """Bags of 1 to 11 rows on raw scales (like Musk's features); a positive bag
+    holds one key row, shifted by 6 in column 0."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 12, size=n_bags)
+    y = np.arange(n_bags) % 2
+    scales = np.array([1, 1, 100, 0.01, 1, 1][:n_columns])
+    bags = []
+    for size, label in zip(sizes, y, strict=True):
+        bag = rng.normal(size=(size, n_columns)) * scales + 500 * (scales == 100)
+        if label:
+            bag[rng.integers(size), 0] += 6
+        bags.append(bag)
+    return bags, y
+
+
+def numpy_statistics(bag, statistics):
+    functions = {
+        "mean": np.mean,
+        "max": np.max,
+        "min": np.min,
+        "std": np.std,
+        "sum": np.sum,
+        "median": np.median,
+    }
+    return np.concatenate(
+        [functions[name](bag.astype(np.float64), axis=0) for name in statistics]
+    )
+
+
+ALL_STATISTICS = ("mean", "max", "min", "std", "sum", "median")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int8, np.int64])
+@pytest.mark.parametrize(
+    "statistics", [ALL_STATISTICS, ("median", "mean"), "std", ["max"]]
+)
+def test_bag_pooling_matches_numpy_per_bag(dtype, statistics):
+    rng = np.random.default_rng(7)
+    sizes = [1, 2, 5, 8, 3, 1, 12]
+    bags = [(rng.normal(size=(size, 3)) * 5).astype(dtype) for size in sizes]
+    names = (statistics,) if isinstance(statistics, str) else statistics
+    pooled = BagPooling(statistics=statistics).fit_transform(bags)
+    assert pooled.dtype == np.float64
+    assert pooled.shape == (len(bags), 3 * len(names))
+    expected = np.vstack([numpy_statistics(bag, names) for bag in bags])
+    np.testing.assert_allclose(pooled, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_bag_pooling_of_blocks_matches_the_bags():
+    X, _ = make_geneperm(30, n_columns=6, block_size=4, flatten=False, random_state=8)
+    pooling = BagPooling(statistics=ALL_STATISTICS).fit(X)
+    np.testing.assert_array_equal(pooling.transform(X), pooling.transform(list(X)))
+    expected = np.vstack([numpy_statistics(block, ALL_STATISTICS) for block in X])
+    np.testing.assert_allclose(pooling.transform(X), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_bag_pooling_gives_a_bag_the_same_bits_alone_and_in_any_company():
+    bags, _ = key_instance_bags(30, seed=9)
+    pooling = BagPooling(statistics=ALL_STATISTICS).fit(bags)
+    pooled = pooling.transform(bags)
+    for index, bag in enumerate(bags):
+        np.testing.assert_array_equal(pooling.transform([bag])[0], pooled[index])
+    np.testing.assert_array_equal(pooling.transform(bags[5:17]), pooled[5:17])
+    order = np.random.default_rng(10).permutation(len(bags))
+    np.testing.assert_array_equal(
+        pooling.transform([bags[i] for i in order]), pooled[order]
+    )
+
+
+def test_bag_pooling_feature_names_and_pandas_output():
+    bags = random_bags([2, 3], n_columns=2)
+    pooling = BagPooling(statistics=("max", "std")).fit(bags)
+    assert pooling.get_feature_names_out().tolist() == [
+        "max_x0",
+        "max_x1",
+        "std_x0",
+        "std_x1",
+    ]
+    assert pooling.get_feature_names_out(["a", "b"]).tolist() == [
+        "max_a",
+        "max_b",
+        "std_a",
+        "std_b",
+    ]
+    with pytest.raises(ValueError, match="input_features should have length equal"):
+        pooling.get_feature_names_out(["a"])
+    output = pooling.set_output(transform="pandas").transform(bags)
+    assert list(output.columns) == ["max_x0", "max_x1", "std_x0", "std_x1"]
+    np.testing.assert_array_equal(
+        output.to_numpy(), BagPooling(statistics=("max", "std")).fit_transform(bags)
+    )
+
+
+@pytest.mark.parametrize(
+    "statistics, match",
+    [
+        ("mode", "'statistics' parameter of BagPooling must be a str among"),
+        (
+            ("mean", "mode"),
+            "must hold names among .* Got 'mode' in \\('mean', 'mode'\\)",
+        ),
+        (["max", 3], "must hold names among .* Got 3 in"),
+        ((), "must name at least one statistic"),
+        (("max", "mean", "max"), "must name each statistic once.* repeats max"),
+        (None, "'statistics' parameter of BagPooling"),
+    ],
+)
+def test_bag_pooling_rejects_bad_statistics(statistics, match):
+    with pytest.raises(ValueError, match=match):
+        BagPooling(statistics=statistics).fit(random_bags([2], n_columns=2))
+
+
+@pytest.mark.parametrize(
+    "estimator", bag_transformers(), ids=lambda e: type(e).__name__
+)
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (np.ones((4, 6)), ValueError, "2-D array does not say where one bag's rows"),
+        (np.ones(4), ValueError, "got an array of shape \\(4,\\)"),
+        (np.ones((2, 3, 4, 1)), ValueError, "got an array of shape \\(2, 3, 4, 1\\)"),
+        (np.ones((0, 3, 4)), ValueError, "at least one sample"),
+        (np.full((2, 3, 4), "a"), ValueError, "numeric X; got dtype <U1"),
+        ([], ValueError, "X with no bags"),
+        (
+            [np.ones((2, 4)), np.ones((0, 4))],
+            ValueError,
+            "X\\[1\\] has shape \\(0, 4\\)",
+        ),
+        (
+            [np.ones((2, 4)), np.ones((2, 3))],
+            ValueError,
+            "X\\[1\\] has shape \\(2, 3\\)",
+        ),
+        ([np.ones((2, 4)), np.ones(4)], ValueError, "X\\[1\\] is a ndarray of shape"),
+        (
+            [np.ones((2, 4)), scipy.sparse.csr_matrix(np.ones((2, 4)))],
+            TypeError,
+            "X\\[1\\] is a sparse matrix",
+        ),
+        (scipy.sparse.csr_matrix(np.ones((2, 4))), TypeError, "got a sparse matrix"),
+    ],
+)
+def test_bag_transformers_reject_what_is_not_bags(estimator, X, error, match):
+    with pytest.raises(error, match=match):
+        estimator.fit(X)
+
+
+@pytest.mark.parametrize(
+    "estimator", bag_transformers(), ids=lambda e: type(e).__name__
+)
+def test_bag_transformers_check_the_fitted_columns(estimator):
+    estimator.fit(random_bags([2, 3], n_columns=4))
+    assert estimator.n_columns_ == estimator.n_features_in_ == 4
+    with pytest.raises(ValueError, match="the fitted number of columns is 4"):
+        estimator.transform(random_bags([1, 2], n_columns=3))
+    with pytest.raises(ValueError, match="fitted on rows of 4 columns, but got 3-D X"):
+        estimator.transform(np.ones((2, 3, 5)))
+
+
+def test_bag_pooling_names_the_bag_holding_nan():
+    bags = random_bags([2, 3, 4], n_columns=3)
+    bags[2][3, 1] = np.nan
+    with pytest.raises(
+        ValueError, match=re.escape("X[2] holds NaN or infinity (its row 3)")
+    ):
+        BagPooling().fit(bags)
+    pooling = BagPooling().fit(bags[:2])
+    bags[2][3, 1] = np.inf
+    with pytest.raises(ValueError, match=re.escape("X[2] holds NaN or infinity")):
+        pooling.transform(bags)
+
+
+@pytest.mark.parametrize(
+    "estimator", bag_transformers(), ids=lambda e: type(e).__name__
+)
+def test_bag_transformers_behave_like_estimators_on_bags(estimator):
+    bags, _ = key_instance_bags(20, seed=11)
+    originals = [bag.copy() for bag in bags]
+    params = estimator.get_params()
+    assert estimator.fit(bags) is estimator
+    # fit leaves the parameters and the input as they were
+    assert estimator.get_params() == params
+    for bag, original in zip(bags, originals, strict=True):
+        np.testing.assert_array_equal(bag, original)
+    first = estimator.transform(bags)
+    # fitting again on the same bags gives the same transformer
+    second = estimator.fit(bags).transform(bags)
+    third = clone(estimator).fit_transform(bags)
+    restored = pickle.loads(pickle.dumps(estimator))
+    for other in (second, third, restored.transform(bags)):
+        for got, want in zip(other, first, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert not hasattr(clone(estimator), "n_columns_")
+
+
+def test_bag_row_transformer_transforms_the_rows_of_each_bag():
+    bags, _ = key_instance_bags(15, seed=12)
+    scaler = BagRowTransformer(StandardScaler()).fit(bags)
+    rows = np.vstack(bags)
+    np.testing.assert_allclose(scaler.transformer_.mean_, rows.mean(axis=0))
+    expected = StandardScaler().fit(rows).transform(rows)
+    transformed = scaler.transform(bags)
+    assert isinstance(transformed, list)
+    assert [len(bag) for bag in transformed] == [len(bag) for bag in bags]
+    np.testing.assert_allclose(np.vstack(transformed), expected, rtol=1e-12)
+    for got in scaler.fit_transform(bags):
+        assert got.shape[1] == 4
+    # 3-D blocks in, 3-D blocks out
+    blocks = np.random.default_rng(13).normal(size=(5, 3, 4))
+    out = BagRowTransformer(PCA(n_components=2)).fit(blocks).transform(blocks)
+    assert out.shape == (5, 3, 2)
+    pca = PCA(n_components=2).fit(blocks.reshape(15, 4))
+    np.testing.assert_allclose(out.reshape(15, 2), pca.transform(blocks.reshape(15, 4)))
+
+
+def test_bag_row_transformer_feature_names():
+    bags = random_bags([2, 3], n_columns=3)
+    pca = BagRowTransformer(PCA(n_components=2)).fit(bags)
+    assert pca.get_feature_names_out().tolist() == ["pca0", "pca1"]
+    scaler = BagRowTransformer(StandardScaler()).fit(bags)
+    assert scaler.get_feature_names_out(["a", "b", "c"]).tolist() == ["a", "b", "c"]
+    assert scaler.get_feature_names_out().tolist() == ["x0", "x1", "x2"]
+    with pytest.raises(ValueError, match="input_features should have length equal"):
+        scaler.get_feature_names_out(["a"])
+    # Bags are no table: there is no pandas output of them.
+    assert not hasattr(scaler, "set_output")
+    without_names = BagRowTransformer(FunctionTransformer(np.abs)).fit(bags)
+    assert not hasattr(without_names, "get_feature_names_out")
+
+
+class _DropsRows(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X[1:]
+
+
+@pytest.mark.parametrize(
+    "transformer, error, match",
+    [
+        ("scaler", ValueError, "'transformer' parameter of BagRowTransformer must be"),
+        (
+            OneHotEncoder(),
+            TypeError,
+            "dense output from its transformer; OneHotEncoder returned a sparse",
+        ),
+        (
+            _DropsRows(),
+            ValueError,
+            re.escape("_DropsRows mapped rows of shape (5, 3) to an output of shape "),
+        ),
+    ],
+)
+def test_bag_row_transformer_refuses_what_does_not_map_rows(transformer, error, match):
+    with pytest.raises(error, match=match):
+        BagRowTransformer(transformer).fit_transform(random_bags([2, 3], n_columns=3))
+
+
+def test_bag_row_transformer_is_fitted_on_the_training_bags_only():
+    bags, y = key_instance_bags(40, seed=14)
+    model = make_pipeline(
+        BagRowTransformer(StandardScaler()), BagPooling(), LogisticRegression()
+    )
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    results = cross_validate(model, bags, y, cv=cv, return_estimator=True)
+    for fitted, (train, _) in zip(results["estimator"], cv.split(bags, y), strict=True):
+        training_rows = np.vstack([bags[i] for i in train])
+        np.testing.assert_allclose(
+            fitted[0].transformer_.mean_, training_rows.mean(axis=0), rtol=1e-12
+        )
+        assert not np.allclose(
+            fitted[0].transformer_.mean_, np.vstack(bags).mean(axis=0), rtol=1e-6
+        )
+
+
+def test_pooled_pipelines_find_the_key_instance():
+    bags, y = key_instance_bags(120, seed=0)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    # Measured: mean pooling 0.78 (the key row is diluted in large bags); max
+    # pooling, and the default mean-max-min pooling, 1.0.
+    pooled = make_pipeline(
+        BagRowTransformer(StandardScaler()), BagPooling(), LogisticRegression()
+    )
+    assert cross_val_score(pooled, bags, y, cv=cv).mean() >= 0.95
+    classic = make_pipeline(BagPooling(), StandardScaler(), SVC())
+    assert cross_val_score(classic, bags, y, cv=cv).mean() >= 0.95
+    search = GridSearchCV(
+        pooled,
+        {"bagpooling__statistics": [("mean",), ("max",)]},
+        cv=cv,
+    ).fit(bags, y)
+    assert search.best_params_ == {"bagpooling__statistics": ("max",)}
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[1] > scores[0]
+    # A fitted pipeline survives pickling and predicts bags one at a time alike.
+    fitted = pickle.loads(pickle.dumps(search.best_estimator_))
+    np.testing.assert_array_equal(fitted.predict(bags), search.predict(bags))
+    np.testing.assert_array_equal(
+        [fitted.predict([bag])[0] for bag in bags[:10]], fitted.predict(bags[:10])
+    )
+
+
+def test_row_second_moments_on_bags_in_a_cross_validated_pipeline():
+    # Gene-Perm blocks of 6 rows cut to bags of 1 to 6 rows: the pooled moments
+    # of a bag still separate the classes, through clone, indexing and folds.
+    X, y = make_geneperm(400, n_columns=6, block_size=6, flatten=False, random_state=15)
+    sizes = np.random.default_rng(16).integers(1, 7, size=len(X))
+    bags = [block[:size] for block, size in zip(X, sizes, strict=True)]
+    model = make_pipeline(
+        RowSecondMoments(), StandardScaler(), LogisticRegression(C=100, max_iter=1000)
+    )
+    accuracy = cross_val_score(model, bags, y, cv=4).mean()
+    # A positive bag of b rows looks negative with probability 2**-b; with sizes
+    # uniform on 1..6 the best accuracy is 1 - mean(2**-b) / 2.
+    ceiling = 1 - np.mean(0.5 ** np.arange(1, 7)) / 2
+    assert ceiling - 0.1 <= accuracy <= ceiling + binomial_tolerance(ceiling, 400)
