@@ -7,6 +7,7 @@ classifier with the inductive bias that reaches it.
 
 from ._absmean import AbsMeanClassifier
 from ._curve import geneperm_curve
+from ._datasets import load_mil_dataset, read_mil_csv
 from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
 from ._features import BagPooling, BagRowTransformer, RowSecondMoments
 from ._generator import bayes_accuracy, make_geneperm
@@ -33,6 +34,8 @@ __all__ = [
     "bayes_accuracy",
     "geneperm_curve",
     "geneperm_study",
+    "load_mil_dataset",
     "make_geneperm",
+    "read_mil_csv",
     "show_versions",
 ]
