@@ -211,6 +211,12 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
     >>> X_test, y_test = make_geneperm(5000, block_size=4, table=table, random_state=1)
     >>> bool(model.score(X_test, y_test) > 0.9)
     True
+
+    Bags of any number of rows are taken as a list of 2-D arrays:
+
+    >>> bags = [X_test[0].reshape(4, 20)[:3], X_test[1].reshape(4, 20)]
+    >>> RowSecondMoments().fit_transform(bags).shape
+    (2, 190)
     """
 
     _parameter_constraints: dict = {
