@@ -634,8 +634,8 @@ def _pool_bags(bags, statistics):
     """The per-column ``statistics`` of every bag, side by side, in float64.
 
     Each statistic is a segment reduction over the rows (``np.*.reduceat``), or
-    for the median a sort of the rows by bag and value: no loop over bags, and a
-    bag's statistics do not depend on the other bags.
+    for the median one sort of each column by bag and value: no loop over bags,
+    and a bag's statistics do not depend on the other bags.
     """
     rows, offsets = bags
     n_columns = rows.shape[1]
@@ -665,18 +665,20 @@ def _pool_bags(bags, statistics):
 
 
 def _segment_medians(bags):
-    """Per-column medians of every bag: the rows sorted by value within each
-    column, then stably by bag, so that each bag's values lie in order in its own
-    segment."""
+    """Per-column medians of every bag, from one sort: numpy sorts complex
+    numbers by real part, then imaginary part, so keys ``bag + 1j * value`` sort
+    each column by bag and, within a bag, by value (exactly: both parts are
+    float64)."""
     rows, offsets = bags
     sizes = bags.sizes
-    by_value = np.argsort(rows, axis=0, kind="stable")
-    bag_of_row = np.repeat(np.arange(len(sizes)), sizes)
-    by_bag = np.argsort(bag_of_row[by_value], axis=0, kind="stable")
-    ordered = np.take_along_axis(rows, np.take_along_axis(by_value, by_bag, 0), 0)
-    lower = ordered[offsets[:-1] + (sizes - 1) // 2].astype(np.float64)
-    upper = ordered[offsets[:-1] + sizes // 2].astype(np.float64)
-    return (lower + upper) / 2
+    keys = np.empty((rows.shape[1], rows.shape[0]), dtype=np.complex128)
+    keys.real = np.repeat(np.arange(len(sizes), dtype=np.float64), sizes)
+    keys.imag = rows.T
+    keys.sort(axis=1)
+    values = keys.imag
+    lower = values[:, offsets[:-1] + (sizes - 1) // 2]
+    upper = values[:, offsets[:-1] + sizes // 2]
+    return ((lower + upper) / 2).T
 
 
 class BagPooling(TransformerMixin, BaseEstimator):
