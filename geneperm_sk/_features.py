@@ -1,6 +1,7 @@
 """Transformers of blocks and bags of rows: pooled row second moments, pooled
 row statistics, and any row transformer applied to the rows of bags."""
 
+import functools
 from numbers import Integral
 
 import numpy as np
@@ -40,6 +41,26 @@ def _forget_fit(estimator, names):
     """Remove the fitted attributes ``names`` that ``estimator`` holds."""
     for name in names:
         estimator.__dict__.pop(name, None)
+
+
+def _unfitted_on_error(*names):
+    """Decorate a fitting method so that it starts from no fitted attribute
+    ``names`` and, if it raises (bad parameters or data), leaves none behind:
+    the estimator then reads as unfitted, not as a mix of two fits."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def fitting(self, *args, **kwargs):
+            _forget_fit(self, names)
+            try:
+                return method(self, *args, **kwargs)
+            except BaseException:
+                _forget_fit(self, names)
+                raise
+
+        return fitting
+
+    return decorate
 
 
 def _pair_moments(rows, first_offset, segment_sum, out):
@@ -230,6 +251,10 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
         self.n_columns = n_columns
         self.include_diagonal = include_diagonal
 
+    @_unfitted_on_error(
+        "n_features_in_", "feature_names_in_", "block_size_", "n_columns_"
+    )
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the layout of the blocks, or the number of columns of the bags.
 
@@ -248,24 +273,6 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
         self : RowSecondMoments
             The fitted transformer.
         """
-        # A fit that fails leaves no fitted attribute behind, not even those of
-        # an earlier fit: the transformer then reads as unfitted.
-        try:
-            return self._fit(X)
-        except BaseException:
-            _forget_fit(self, self._fitted_attributes)
-            raise
-
-    _fitted_attributes = (
-        "n_features_in_",
-        "feature_names_in_",
-        "block_size_",
-        "n_columns_",
-    )
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def _fit(self, X):
-        _forget_fit(self, self._fitted_attributes)
         if is_bag_sequence(X):
             bags = check_bags(X, "RowSecondMoments", dtype=_BAG_DTYPES)
             block_size, n_columns = self._bag_layout(bags)
@@ -544,9 +551,9 @@ class BagRowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         """
         return self._fit(X, transform=True)
 
+    @_unfitted_on_error("transformer_", "n_columns_", "n_features_in_")
     @_fit_context(prefer_skip_nested_validation=False)
     def _fit(self, X, transform):
-        _forget_fit(self, ("transformer_", "n_columns_", "n_features_in_"))
         bags, block_shape = _bags_or_blocks(X, "BagRowTransformer")
         transformer = clone(self.transformer)
         if transform:
@@ -767,6 +774,7 @@ class BagPooling(TransformerMixin, BaseEstimator):
             )
         return tuple(statistics)
 
+    @_unfitted_on_error("n_columns_", "n_features_in_")
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the statistics and learn the number of columns of the rows.
@@ -786,7 +794,6 @@ class BagPooling(TransformerMixin, BaseEstimator):
         self : BagPooling
             The fitted transformer.
         """
-        _forget_fit(self, ("n_columns_", "n_features_in_"))
         self._checked_statistics()
         bags, _ = _bags_or_blocks(X, "BagPooling")
         _check_finite_rows(bags, "BagPooling")

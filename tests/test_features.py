@@ -900,3 +900,30 @@ def test_row_second_moments_on_bags_in_a_cross_validated_pipeline():
     # uniform on 1..6 the best accuracy is 1 - mean(2**-b) / 2.
     ceiling = 1 - np.mean(0.5 ** np.arange(1, 7)) / 2
     assert ceiling - 0.1 <= accuracy <= ceiling + binomial_tolerance(ceiling, 400)
+
+
+@pytest.mark.parametrize(
+    "estimator, bad_params, bad_X",
+    [
+        (BagPooling(), {"statistics": ("mean", "mean")}, None),
+        (BagPooling(), {"statistics": 3}, None),
+        (BagPooling(), {}, [np.ones((2, 3)), np.full((1, 3), np.nan)]),
+        (BagRowTransformer(StandardScaler()), {"transformer": "scaler"}, None),
+        (BagRowTransformer(StandardScaler()), {"transformer": OneHotEncoder()}, None),
+        (BagRowTransformer(StandardScaler()), {}, np.ones((4, 6))),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_a_failed_fit_leaves_a_bag_transformer_unfitted(estimator, bad_params, bad_X):
+    bags = random_bags([2, 3], n_columns=3)
+    estimator.fit(bags)
+    check_is_fitted(estimator)
+    estimator.set_params(**bad_params)
+    with pytest.raises((ValueError, TypeError)):
+        if isinstance(estimator, BagRowTransformer):
+            estimator.fit_transform(bags if bad_X is None else bad_X)
+        else:
+            estimator.fit(bags if bad_X is None else bad_X)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(estimator)
+    assert not [name for name in vars(estimator) if name.endswith("_")]
