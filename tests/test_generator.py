@@ -621,7 +621,7 @@ def test_any_valid_parameters_give_consistent_output(data):
     dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int8]))
     seed = data.draw(st.integers(0, 2**32 - 1), label="random_state")
 
-    X, y, table = make_geneperm(
+    X, y, instance_labels, table = make_geneperm(
         n_samples,
         n_columns=n_columns,
         block_size=block_size,
@@ -630,9 +630,12 @@ def test_any_valid_parameters_give_consistent_output(data):
         flatten=False,
         dtype=dtype,
         return_table=True,
+        return_instance_labels=True,
         random_state=seed,
     )
     assert X.shape == (n_samples, block_size, n_columns)
+    np.testing.assert_array_equal(instance_labels, X.astype(np.int64).sum(axis=2) != 0)
+    assert not instance_labels[y == 0].any()
     assert y.shape == (n_samples,)
     assert table.shape == (n_table_rows, n_columns)
     assert X.dtype == table.dtype == np.dtype(dtype)
