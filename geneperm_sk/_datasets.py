@@ -194,7 +194,7 @@ def load_mil_dataset(name, *, return_X_y=False):
 
     Parameters
     ----------
-    name : {"musk1", "musk2", "elephant", "protein", "corel_dogs", \\
+    name : {"musk1", "musk2", "elephant", "protein", "corel_dogs", \
             "birds_brown_creeper", "ucsb_breast_cancer", "web_recommendation_1"}
         The data set.
 

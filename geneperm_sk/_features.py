@@ -515,7 +515,7 @@ class BagRowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
 
         Parameters
         ----------
-        X : sequence of bags, or array-like of shape \\
+        X : sequence of bags, or array-like of shape \
                 (n_samples, block_size, n_columns)
             The bags: a list (or 1-D object array) of 2-D arrays of shape
             ``(n_rows_i, n_columns)``, or equal-size blocks.
@@ -536,7 +536,7 @@ class BagRowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
 
         Parameters
         ----------
-        X : sequence of bags, or array-like of shape \\
+        X : sequence of bags, or array-like of shape \
                 (n_samples, block_size, n_columns)
             The bags.
 
@@ -545,7 +545,7 @@ class BagRowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
 
         Returns
         -------
-        X_new : list of ndarray, or ndarray of shape \\
+        X_new : list of ndarray, or ndarray of shape \
                 (n_samples, block_size, n_columns_out)
             The transformed bags, as :meth:`transform` returns them.
         """
@@ -570,13 +570,13 @@ class BagRowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
 
         Parameters
         ----------
-        X : sequence of bags, or array-like of shape \\
+        X : sequence of bags, or array-like of shape \
                 (n_samples, block_size, n_columns_)
             The bags, with rows of ``n_columns_`` columns.
 
         Returns
         -------
-        X_new : list of ndarray, or ndarray of shape \\
+        X_new : list of ndarray, or ndarray of shape \
                 (n_samples, block_size, n_columns_out)
             For a sequence of bags, a list of 2-D arrays: bag ``i`` has as many
             rows as ``X[i]``, each mapped by ``transformer_``. For 3-D input, a
@@ -781,7 +781,7 @@ class BagPooling(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : sequence of bags, or array-like of shape \\
+        X : sequence of bags, or array-like of shape \
                 (n_samples, block_size, n_columns)
             The bags: a list (or 1-D object array) of 2-D arrays of shape
             ``(n_rows_i, n_columns)``, or equal-size blocks.
@@ -805,7 +805,7 @@ class BagPooling(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : sequence of bags, or array-like of shape \\
+        X : sequence of bags, or array-like of shape \
                 (n_samples, block_size, n_columns_)
             The bags, with rows of ``n_columns_`` columns.
 
