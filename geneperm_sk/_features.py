@@ -640,52 +640,53 @@ _STATISTICS = ("mean", "max", "min", "std", "sum", "median")
 def _pool_bags(bags, statistics):
     """The per-column ``statistics`` of every bag, side by side, in float64.
 
-    Each statistic is a segment reduction over the rows (``np.*.reduceat``), or
-    for the median one sort of each column by bag and value: no loop over bags,
-    and a bag's statistics do not depend on the other bags.
+    The rows are transposed once, so that each column of a bag is a contiguous
+    segment; each statistic is then a segment reduction (``np.*.reduceat``), or
+    for the median one sort of each column by bag and value. There is no loop
+    over bags, and a bag's statistics do not depend on the other bags.
     """
     rows, offsets = bags
     n_columns = rows.shape[1]
-    starts, sizes = offsets[:-1], bags.sizes[:, None]
-    pooled = np.empty((len(starts), len(statistics) * n_columns))
+    starts, sizes = offsets[:-1], bags.sizes
+    columns = np.ascontiguousarray(rows.T)
+    pooled = np.empty((len(statistics), n_columns, len(starts)))
     sums = None
-    for position, statistic in enumerate(statistics):
-        out = pooled[:, position * n_columns : (position + 1) * n_columns]
+    for out, statistic in zip(pooled, statistics, strict=True):
         if statistic in ("sum", "mean", "std") and sums is None:
-            sums = np.add.reduceat(rows, starts, axis=0, dtype=np.float64)
+            sums = np.add.reduceat(columns, starts, axis=1, dtype=np.float64)
         if statistic == "sum":
             out[:] = sums
         elif statistic == "mean":
             np.divide(sums, sizes, out=out)
         elif statistic == "std":
-            deviations = rows - np.repeat(sums / sizes, bags.sizes, axis=0)
+            deviations = columns - np.repeat(sums / sizes, sizes, axis=1)
             np.square(deviations, out=deviations)
-            np.add.reduceat(deviations, starts, axis=0, out=out)
+            np.add.reduceat(deviations, starts, axis=1, out=out)
             np.sqrt(out / sizes, out=out)
         elif statistic == "max":
-            out[:] = np.maximum.reduceat(rows, starts, axis=0)
+            out[:] = np.maximum.reduceat(columns, starts, axis=1)
         elif statistic == "min":
-            out[:] = np.minimum.reduceat(rows, starts, axis=0)
+            out[:] = np.minimum.reduceat(columns, starts, axis=1)
         else:  # median
-            out[:] = _segment_medians(bags)
-    return pooled
+            out[:] = _segment_medians(columns, offsets)
+    # (statistic, column, bag) -> (bag, statistic * column)
+    return np.ascontiguousarray(pooled.reshape(-1, len(starts)).T)
 
 
-def _segment_medians(bags):
-    """Per-column medians of every bag, from one sort: numpy sorts complex
-    numbers by real part, then imaginary part, so keys ``bag + 1j * value`` sort
-    each column by bag and, within a bag, by value (exactly: both parts are
-    float64)."""
-    rows, offsets = bags
-    sizes = bags.sizes
-    keys = np.empty((rows.shape[1], rows.shape[0]), dtype=np.complex128)
+def _segment_medians(columns, offsets):
+    """Per-column medians of every bag, shape ``(n_columns, n_bags)``, from
+    ``columns``, the rows transposed. One sort: numpy sorts complex numbers by
+    real part, then imaginary part, so keys ``bag + 1j * value`` sort each column
+    by bag and, within a bag, by value (exactly: both parts are float64)."""
+    sizes = np.diff(offsets)
+    keys = np.empty(columns.shape, dtype=np.complex128)
     keys.real = np.repeat(np.arange(len(sizes), dtype=np.float64), sizes)
-    keys.imag = rows.T
+    keys.imag = columns
     keys.sort(axis=1)
     values = keys.imag
     lower = values[:, offsets[:-1] + (sizes - 1) // 2]
     upper = values[:, offsets[:-1] + sizes // 2]
-    return ((lower + upper) / 2).T
+    return (lower + upper) / 2
 
 
 class BagPooling(TransformerMixin, BaseEstimator):
