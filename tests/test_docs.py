@@ -84,7 +84,7 @@ PAGES_WITH_CODE = sorted(
 
 
 def test_pages_with_code_are_found():
-    assert DOCS / "index.rst" in PAGES_WITH_CODE
+    assert DOCS / "getting_started.rst" in PAGES_WITH_CODE
 
 
 @pytest.mark.parametrize(
@@ -215,6 +215,7 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
     assert completed.returncode == 0, "\n".join([*report, log[-3000:]])
     for page in (
         "index.html",
+        "getting_started.html",
         "api.html",
         "generated/geneperm_sk.AbsMeanClassifier.html",
         "user_guide/problem.html",
