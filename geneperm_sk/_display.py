@@ -105,7 +105,6 @@ def _set_axis(ax, axis, name, values):
     getattr(ax, f"set_{axis}label")(name)
 
 
-
 def _format_label(value, values_format):
     """``format(value, values_format)``, with no sign on a value that shows as 0.
 
@@ -117,6 +116,7 @@ def _format_label(value, values_format):
     if text.startswith("-") and text.lstrip("+-") == zero.lstrip("+-"):
         return zero
     return text
+
 
 class GenePermCurveDisplay:
     """Accuracy of several estimators against one Gene-Perm setting.
