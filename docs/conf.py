@@ -41,6 +41,10 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "myst_parser",
     "sphinx_copybutton",
+    # docs/_ext: the public names of CHANGELOG.md link to their API pages.
+    "changelog_links",
+    # docs/_ext: the user guide's tables of the committed study records.
+    "study_tables",
 ]
 
 templates_path = ["_templates"]

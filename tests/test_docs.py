@@ -239,6 +239,10 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
     assert not fetched, f"pages that load files from other hosts: {fetched}"
     maths_page = (output / "user_guide" / "absmean.html").read_text(encoding="utf-8")
     assert "_static/mathjax/tex-svg.js" in maths_page
+    # The changelog's names link to the API reference.
+    changelog = (output / "changelog.html").read_text(encoding="utf-8")
+    for name in ("RowSecondMoments", "geneperm_study", "AbsMeanClassifier.save"):
+        assert f'href="generated/geneperm_sk.{name.split(".")[0]}.html' in changelog
     # Names of other projects link to their documentation.
     assert "https://skorch.readthedocs.io/en/stable/classifier.html" in (
         output / "generated" / "geneperm_sk.AbsMeanClassifier.html"
