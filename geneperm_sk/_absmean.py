@@ -27,6 +27,8 @@ class AbsMeanClassifier(BlockNetClassifier):
     ``BCEWithLogitsLoss``, on mini-batches sliced from tensors moved to the device
     once.
 
+    Read more in the :ref:`User Guide <absmean>`.
+
     Parameters
     ----------
     block_size : int, default=None

@@ -130,6 +130,8 @@ class GenePermCurveDisplay:
     :meth:`from_results` (from records already computed), or call the constructor
     and then :meth:`plot`.
 
+    Read more in the :ref:`User Guide <plotting_studies>`.
+
     Parameters
     ----------
     results : list of dict or pandas.DataFrame
@@ -326,6 +328,8 @@ class GenePermHeatmapDisplay:
     one grid point: 0 at the ceiling, about ``bayes_accuracy - 0.5`` at chance (for
     balanced classes). All panels share one colour scale. Build it with
     :meth:`from_results` or call the constructor and then :meth:`plot`.
+
+    Read more in the :ref:`User Guide <plotting_studies>`.
 
     Parameters
     ----------

@@ -49,6 +49,8 @@ class DeepSetsClassifier(BlockNetClassifier):
     ``BCEWithLogitsLoss``, on mini-batches sliced from tensors moved to the device
     once.
 
+    Read more in the :ref:`User Guide <ladder_rungs>`.
+
     Parameters
     ----------
     block_size : int, default=None
@@ -289,6 +291,8 @@ class AttentionMILClassifier(BlockNetClassifier):
     :class:`skorch.NeuralNetBinaryClassifier` trains it with Adam and
     ``BCEWithLogitsLoss``, on mini-batches sliced from tensors moved to the device
     once.
+
+    Read more in the :ref:`User Guide <ladder_rungs>`.
 
     Parameters
     ----------

@@ -76,6 +76,18 @@ def test_api_reference_lists_every_public_name():
     )
 
 
+@pytest.mark.parametrize(
+    "name", sorted(set(geneperm_sk.__all__) - {"__version__"})
+)
+def test_public_docstrings_point_to_the_user_guide(name):
+    """As scikit-learn's do: the nitpicky build checks that each label exists."""
+    docstring = getattr(geneperm_sk, name).__doc__
+    assert re.search(r"Read more in the :ref:`User Guide <\w+>`\.", docstring), (
+        f"the docstring of {name} does not say 'Read more in the "
+        ":ref:`User Guide <label>`.' with the label of its user guide section"
+    )
+
+
 PAGES_WITH_CODE = sorted(
     path
     for path in DOCS.rglob("*.rst")
