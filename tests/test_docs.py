@@ -76,9 +76,7 @@ def test_api_reference_lists_every_public_name():
     )
 
 
-@pytest.mark.parametrize(
-    "name", sorted(set(geneperm_sk.__all__) - {"__version__"})
-)
+@pytest.mark.parametrize("name", sorted(set(geneperm_sk.__all__) - {"__version__"}))
 def test_public_docstrings_point_to_the_user_guide(name):
     """As scikit-learn's do: the nitpicky build checks that each label exists."""
     docstring = getattr(geneperm_sk, name).__doc__
