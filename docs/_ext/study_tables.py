@@ -19,8 +19,8 @@ OUTPUT = DOCS / "generated" / "inductive_bias_tables.rst.inc"
 
 # The study's estimator names and how the page writes them.
 LABELS = {
-    "LogisticRegression": "``LogisticRegression``, flat",
-    "Poly2+LogisticRegression": "``PolynomialFeatures(2)`` + LR, flat",
+    "LogisticRegression": ":class:`~sklearn.linear_model.LogisticRegression`, flat",
+    "Poly2+LogisticRegression": ":class:`PolynomialFeatures(2) <sklearn.preprocessing.PolynomialFeatures>` + LR, flat",
     "RowMoments+LogisticRegression": ":class:`RowSecondMoments` + LR",
     "DeepSets": ":class:`DeepSetsClassifier`",
     "AttentionMIL": ":class:`AttentionMILClassifier`",

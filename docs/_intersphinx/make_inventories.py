@@ -81,6 +81,7 @@ INVENTORIES = {
                 name: f"modules/generated/{name}.html#$"
                 for name in (
                     "sklearn.base.BaseEstimator",
+                    "sklearn.calibration.CalibratedClassifierCV",
                     "sklearn.base.ClassifierMixin",
                     "sklearn.pipeline.Pipeline",
                     "sklearn.model_selection.GridSearchCV",
