@@ -40,7 +40,8 @@ INVENTORIES = {
                 "False": "library/constants.html#$",
             },
             "py:function": {"callable": "library/functions.html#$"},
-            "std:label": {"bltin-boolean-values": "library/stdtypes.html#$"},
+            # the label numpydoc links "bool" to; the page of the bool type
+            "std:label": {"bltin-boolean-values": "library/functions.html#bool"},
         },
     ),
     "numpy": (
