@@ -4,8 +4,9 @@
 such as ```AbsMeanClassifier.save(path)``` or ```show_versions()```. When the page
 is built, each code span that starts with a public name of ``geneperm_sk`` (an
 attribute or method after a dot, a call after it) becomes a link to that name,
-as the ``:class:`` and ``:func:`` roles would make it. A name that does not exist
-fails the nitpicky build like any other broken reference.
+as the ``:class:`` and ``:func:`` roles would make it; so do the few
+scikit-learn names of ``OTHER_PROJECTS``. A name that does not exist fails the
+nitpicky build like any other broken reference.
 """
 
 import re
@@ -15,17 +16,28 @@ from sphinx import addnodes
 
 import geneperm_sk
 
+# Names of other projects that the changelog writes without their module.
+OTHER_PROJECTS = {
+    "GridSearchCV": "sklearn.model_selection.GridSearchCV",
+    "cross_val_score": "sklearn.model_selection.cross_val_score",
+    "CalibratedClassifierCV": "sklearn.calibration.CalibratedClassifierCV",
+    "check_estimator": "sklearn.utils.estimator_checks.check_estimator",
+}
+
 # A dotted name at the start of a code span, before any call parentheses.
 _NAME = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(\(.*\))?$")
 PAGES = {"changelog"}
 
 
 def public_target(text):
-    """The ``geneperm_sk.`` name a code span refers to, or None."""
+    """The full name a code span refers to (``geneperm_sk.`` or another
+    project's), or None."""
     match = _NAME.match(text.strip())
     if match is None:
         return None
     name = match.group(1)
+    if name in OTHER_PROJECTS:
+        return OTHER_PROJECTS[name]
     if name.split(".")[0] not in geneperm_sk.__all__ or name == "__version__":
         return None
     return f"geneperm_sk.{name}"

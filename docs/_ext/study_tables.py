@@ -20,7 +20,10 @@ OUTPUT = DOCS / "generated" / "inductive_bias_tables.rst.inc"
 # The study's estimator names and how the page writes them.
 LABELS = {
     "LogisticRegression": ":class:`~sklearn.linear_model.LogisticRegression`, flat",
-    "Poly2+LogisticRegression": ":class:`PolynomialFeatures(2) <sklearn.preprocessing.PolynomialFeatures>` + LR, flat",
+    "Poly2+LogisticRegression": (
+        ":class:`PolynomialFeatures(2) <sklearn.preprocessing.PolynomialFeatures>`"
+        " + LR, flat"
+    ),
     "RowMoments+LogisticRegression": ":class:`RowSecondMoments` + LR",
     "DeepSets": ":class:`DeepSetsClassifier`",
     "AttentionMIL": ":class:`AttentionMILClassifier`",
