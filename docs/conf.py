@@ -106,7 +106,8 @@ numpydoc_xref_aliases = {
     "DataFrame": "pandas.DataFrame",
     "Client": "distributed.Client",
 } | {
-    name: name
+    # numpydoc leaves a name that is its own alias unlinked; a role links it.
+    name: f":obj:`{name}`"
     for name in (
         "numpy.dtype",
         "pandas.DataFrame",
