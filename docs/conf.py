@@ -1,12 +1,15 @@
 """Sphinx configuration of the geneperm_sk documentation.
 
 Build with ``python -m sphinx -W --keep-going -b html docs docs/_build/html``.
-The build is offline: there is no intersphinx, so references to Python, numpy,
-scikit-learn, PyTorch and skorch are written as plain text or links.
+The build and the built pages need no network: links to numpy, SciPy,
+scikit-learn, PyTorch, skorch, pandas, joblib, Matplotlib and Dask go through
+inventories kept in ``docs/_intersphinx`` (written by ``make_inventories.py``
+there), and the formulas are rendered by a copy of MathJax in ``docs/_static``.
 """
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import torch
@@ -31,21 +34,48 @@ version = re.match(r"\d+\.\d+", release).group(0)
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
+    "sphinx_copybutton",
+    # docs/_ext: the public names of CHANGELOG.md link to their API pages.
+    "changelog_links",
+    # docs/_ext: the user guide's tables of the committed study records.
+    "study_tables",
+    # docs/_ext: the output blocks of the performance page in a smaller type.
+    "benchmark_output",
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build"]
+# The execution-times pages of earlier builds (see "write_computation_times").
+exclude_patterns = ["_build", "sg_execution_times.rst", "**/sg_execution_times.rst"]
 # Markdown is read only where an .rst page includes it (BENCHMARKS.md, CHANGELOG.md).
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
 # Literal blocks without a language (the benchmark output) are plain text.
 highlight_language = "text"
+
+# -- Links to other projects, offline ---------------------------------------------
+
+sys.path[:0] = [str(DOCS / "_intersphinx"), str(DOCS / "_ext")]
+from make_inventories import INVENTORIES  # noqa: E402
+
+# Each project's inventory is the small file in docs/_intersphinx, which points
+# at the project's published pages; nothing is downloaded during the build.
+intersphinx_mapping = {
+    key: (base, str(DOCS / "_intersphinx" / f"{key}.inv"))
+    for key, (_, base, _) in INVENTORIES.items()
+}
+
+# -- Formulas, offline ---------------------------------------------------------------
+
+# MathJax 3.2.2 (es5/tex-svg.js from the npm package "mathjax", Apache-2.0, its
+# LICENSE beside it): TeX input and SVG output in one file with no fonts to fetch.
+mathjax_path = "mathjax/tex-svg.js"
 
 # -- autodoc, autosummary and numpydoc ----------------------------------------
 
@@ -60,9 +90,36 @@ toc_object_entries_show_parents = "hide"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
-# Types in parameter lists stay plain text, as on scikit-learn's pages: without
-# intersphinx there is nothing to link "int" or "ndarray" to.
-numpydoc_xref_param_type = False
+# The names of other projects' types in parameter lists link to their pages;
+# every other word of a type stays plain text.
+numpydoc_xref_param_type = True
+numpydoc_xref_ignore = "all"
+numpydoc_xref_aliases = {
+    "ndarray": "numpy.ndarray",
+    "RandomState": "numpy.random.RandomState",
+    "Axes": "matplotlib.axes.Axes",
+    "Figure": "matplotlib.figure.Figure",
+    "Line2D": "matplotlib.lines.Line2D",
+    "AxesImage": "matplotlib.image.AxesImage",
+    "Colorbar": "matplotlib.colorbar.Colorbar",
+    "Colormap": "matplotlib.colors.Colormap",
+    "DataFrame": "pandas.DataFrame",
+    "Client": "distributed.Client",
+} | {
+    # numpydoc leaves a name that is its own alias unlinked; a role links it.
+    name: f":obj:`{name}`"
+    for name in (
+        "numpy.dtype",
+        "pandas.DataFrame",
+        "torch.Tensor",
+        "torch.device",
+        "torch.nn.Linear",
+        "torch.nn.Module",
+        "torch.nn.Sequential",
+        "skorch.NeuralNetBinaryClassifier",
+        "distributed.Client",
+    )
+}
 # Docstring checks: every public docstring needs a summary, documented
 # parameters that match the signature, and well-formed sections.
 numpydoc_validation_checks = {
@@ -83,7 +140,8 @@ sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
     "filename_pattern": r"/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    # The gallery in reading order (docs/_ext/gallery_order.py).
+    "within_subsection_order": "gallery_order.ExampleOrder",
     "doc_module": ("geneperm_sk",),
     "backreferences_dir": "generated/backreferences",
     "abort_on_example_error": True,
@@ -94,15 +152,24 @@ sphinx_gallery_conf = {
     # The thumbnail of examples that draw no figure: a Gene-Perm block with its
     # overwritten column.
     "default_thumb_file": str(DOCS / "_static" / "gallery_thumb.png"),
+    # The execution-times page loads its table scripts from other hosts.
+    "write_computation_times": False,
 }
 
 # -- HTML ------------------------------------------------------------------------
 
 html_theme = "pydata_sphinx_theme"
+html_static_path = ["_static"]
+html_css_files = ["geneperm.css"]
+# The logo: a block of four balanced rows of +1 (dark) and -1 (light) whose third
+# column (orange) has been overwritten with random signs.
+html_logo = "_static/logo.svg"
+html_favicon = "_static/logo.svg"
 html_title = f"geneperm_sk {release}"
 html_short_title = "geneperm_sk"
 html_theme_options = {
     "navbar_align": "left",
+    "logo": {"text": "geneperm_sk", "alt_text": "geneperm_sk - home"},
     "show_toc_level": 2,
     "navigation_with_keys": False,
     # Only these pages have a right-hand table of contents; the examples and the
@@ -122,6 +189,14 @@ html_sidebars = {"index": [], "changelog": []}
 html_show_sourcelink = True
 html_copy_source = True
 
+
+# -- sphinx-copybutton -------------------------------------------------------------
+
+# The copy button copies the code without its prompts and output: ">>> " and
+# "... " in Python sessions, "$ " in shell sessions.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
 
 # -- Hooks -----------------------------------------------------------------------
 

@@ -25,10 +25,11 @@ features can represent the Bayes rule too, but need on the order of ``d^2``
 samples; the flat quadratic features need on the order of ``(b d)^2``.
 
 The study (block sizes 1 and 4, 20 columns, training sizes 100 to 10,000, three
-repeats on new tables, 5,000 fresh test samples per draw: 180 fits) took 69 s
-of wall time on two CPU cores with ``n_jobs=2`` (117 s of fitting in all, most of
-it the neural set models and the flat quadratic features at 10,000 samples). Its
-records are kept beside this script in
+repeats on new tables, 5,000 fresh test samples per draw: 180 fits) spends the
+fit time printed below, most of it on the neural set models and the flat
+quadratic features at 10,000 samples; with ``n_jobs=2`` on two CPU cores it took
+about a minute of wall time when the records were made. Its records are kept
+beside this script in
 ``inductive_bias.csv``; :func:`~geneperm_sk.geneperm_study` resumes from that
 file, so running the example again only redraws the figure. Delete the file (and
 ``inductive_bias.csv.json``) to recompute everything.

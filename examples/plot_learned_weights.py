@@ -1,14 +1,14 @@
 """
-==========================================================
-What AbsMean learns: row weights parallel to +-1
-==========================================================
+======================================================
+What AbsMean learns: row weights parallel to (1, …, 1)
+======================================================
 
 On Gene-Perm the rows of a negative block are balanced: with row weights
 proportional to the all-ones vector they score exactly 0, while a row with an
-overwritten entry scores +-2. AbsMean records its row weights after every epoch in
+overwritten entry scores ±2. AbsMean records its row weights after every epoch in
 ``net_.history``, so we can watch them turn. From PyTorch's random initialisation
 some seeds get there and others stall at chance; the default spectral
-initialisation starts parallel to +-1.
+initialisation starts parallel to it.
 """
 
 # %%

@@ -32,7 +32,7 @@ pipeline = make_pipeline(
     StandardScaler(), AbsMeanClassifier(n_columns=20, random_state=0)
 )
 scores = cross_val_score(pipeline, X, y, cv=5)
-print(f"cross-validated accuracy: {scores.mean():.3f} +- {scores.std():.3f}")
+print(f"cross-validated accuracy: {scores.mean():.3f} ± {scores.std():.3f}")
 
 # %%
 # Fit on all the training data and score the fresh test set

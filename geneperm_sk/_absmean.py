@@ -6,12 +6,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._block_net import BlockNetClassifier
 from ._callbacks import RecordRowWeights
+from ._docstrings import BLOCK_CLASSIFIER_DOCS, Substitution
 from ._modules import AbsMeanModule, set_parameters
 from ._spectral import spectral_parameters
 
 __all__ = ["AbsMeanClassifier"]
 
 
+@Substitution(**BLOCK_CLASSIFIER_DOCS)
 class AbsMeanClassifier(BlockNetClassifier):
     """Binary classifier of blocks of rows: ``sigmoid(a * mean_r |w @ x_r + b1| + c)``.
 
@@ -27,17 +29,11 @@ class AbsMeanClassifier(BlockNetClassifier):
     ``BCEWithLogitsLoss``, on mini-batches sliced from tensors moved to the device
     once.
 
+    Read more in the :ref:`User Guide <absmean>`.
+
     Parameters
     ----------
-    block_size : int, default=None
-        The number of rows per sample. With 2-D ``X`` of shape
-        ``(n_samples, block_size * n_columns)``, exactly one of ``block_size`` and
-        ``n_columns`` must be given and the other is inferred from the width of
-        ``X``. With 3-D ``X`` of shape ``(n_samples, block_size, n_columns)``
-        neither is needed, and a given value must agree with the shape.
-
-    n_columns : int, default=None
-        The number of features per row. See ``block_size``.
+    {layout_parameters}
 
     init : {"spectral", "random"}, default="spectral"
         How the parameters are initialised before gradient training.
@@ -49,57 +45,30 @@ class AbsMeanClassifier(BlockNetClassifier):
           Gene-Perm this puts ``w`` parallel to the all-ones vector before the first
           epoch, and fits succeed reliably.
         - "random": PyTorch's default initialisation, for studying the learning
-          dynamics. On Gene-Perm it stalls at chance on about half of the seeds.
+          dynamics. On Gene-Perm it misses the ceiling on most seeds (see the
+          :ref:`User Guide <absmean>`).
 
-    lr : float, default=0.01
-        The Adam learning rate.
+    {lr}
 
     max_epochs : int, default=20
-        The most epochs of training. 0 keeps the initial parameters.
+        {max_epochs}
 
     batch_size : int, default=256
-        The number of samples per mini-batch.
+        {batch_size}
 
-    max_samples_per_epoch : int or None, default=5_000
-        The most training samples one epoch visits. With more training samples an
-        epoch is the next ``max_samples_per_epoch`` of one running random order,
-        so every sample is used once before any is used twice, and early
-        stopping judges the model after every such stretch instead of waiting
-        for whole passes over a large data set. None makes every epoch one full
-        pass.
+    {max_samples_per_epoch}
 
     early_stopping : "auto" or bool, default="auto"
-        Whether to set aside ``validation_fraction`` of the training data and
-        stop when the validation loss has not improved for ``n_iter_no_change``
-        epochs, keeping the parameters with the best validation loss. The
-        parameters before the first epoch count, and an epoch must lower their
-        validation loss by 10% to replace them, so that noise on a small
-        validation set does not. On Gene-Perm after the spectral initialisation
-        they are usually kept: gradient steps there mostly fit noise (with
-        5,000 samples of 256 columns they cost several points of accuracy).
-        "auto" enables early stopping when
-        the validation part can hold at least two samples with one of each class
-        and the rest at least two of each class, and trains on all samples for
-        ``max_epochs`` otherwise; True raises an error when the data are too few.
+        {early_stopping}
 
-    validation_fraction : float, default=0.1
-        The fraction of the training samples set aside (stratified) for early
-        stopping.
+    {validation_fraction}
 
     n_iter_no_change : int, default=5
-        The number of epochs without improvement of the validation loss after
-        which training stops.
+        {n_iter_no_change}
 
-    device : "auto", str or torch.device, default="auto"
-        Where to train and predict: "auto" uses CUDA when available and the CPU
-        otherwise; "cpu", "cuda", "cuda:1" or a :class:`torch.device` choose. A
-        model fitted on CUDA can be pickled, or saved with :meth:`save`, and
-        loaded on a machine without a GPU; it then predicts on the CPU.
+    {device}
 
-    random_state : int, RandomState instance or None, default=None
-        Controls the random initialisation, the validation split and the order
-        of mini-batches. Pass an int for reproducible fits. Fitting never changes
-        the global numpy or torch random state. See :term:`Glossary <random_state>`.
+    {random_state}
 
     verbose : int, default=0
         0 is silent; 1 prints skorch's table of per-epoch losses and time, one line
@@ -107,21 +76,7 @@ class AbsMeanClassifier(BlockNetClassifier):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two class labels, sorted; ``classes_[1]`` is the class whose
-        probability the model outputs.
-
-    n_features_in_ : int
-        The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
-
-    block_size_ : int
-        The number of rows per sample used in fit.
-
-    n_columns_ : int
-        The number of features per row used in fit.
+    {fitted_layout_attributes}
 
     net_ : skorch.NeuralNetBinaryClassifier
         The trained net. ``net_.history`` holds, per epoch, the training loss
@@ -130,8 +85,7 @@ class AbsMeanClassifier(BlockNetClassifier):
         (``net_.history[:, "row_weights"]``) and timings; ``net_.module_`` is the
         fitted :class:`AbsMeanModule`.
 
-    device_ : torch.device
-        The device the model lives on.
+    {device_}
 
     coef_ : ndarray of shape (n_columns_,)
         The row weights ``w``. On Gene-Perm a successful fit has ``coef_``
@@ -159,7 +113,7 @@ class AbsMeanClassifier(BlockNetClassifier):
     ``s`` and ``predict`` the second class where ``s > 0``.
 
     On Gene-Perm, rows of negative blocks sum to 0 and a changed row of a positive
-    block sums to +-2, so with ``w`` proportional to the all-ones vector and
+    block sums to ±2, so with ``w`` proportional to the all-ones vector and
     ``b1 = 0`` the mean absolute score is 0 exactly for blocks whose rows are all
     balanced and positive otherwise: the Bayes-optimal rule.
 

@@ -97,6 +97,8 @@ def geneperm_curve(
     depend only on ``random_state`` and the setting, and an optional results file
     to resume from.
 
+    Read more in the :ref:`User Guide <curve>`.
+
     Parameters
     ----------
     estimators : dict or list of (str, estimator) tuples

@@ -105,6 +105,19 @@ def _set_axis(ax, axis, name, values):
     getattr(ax, f"set_{axis}label")(name)
 
 
+def _format_label(value, values_format):
+    """``format(value, values_format)``, with no sign on a value that shows as 0.
+
+    A model slightly above the ceiling on a test set has a gap of, say, -0.001,
+    which ``".2f"`` writes "-0.00"; the label reads "0.00" instead.
+    """
+    text = format(value, values_format)
+    zero = format(0.0, values_format)
+    if text.startswith("-") and text.lstrip("+-") == zero.lstrip("+-"):
+        return zero
+    return text
+
+
 class GenePermCurveDisplay:
     """Accuracy of several estimators against one Gene-Perm setting.
 
@@ -116,6 +129,8 @@ class GenePermCurveDisplay:
     Build it with :meth:`from_estimators` (which runs :func:`geneperm_curve`) or
     :meth:`from_results` (from records already computed), or call the constructor
     and then :meth:`plot`.
+
+    Read more in the :ref:`User Guide <plotting_studies>`.
 
     Parameters
     ----------
@@ -314,6 +329,8 @@ class GenePermHeatmapDisplay:
     balanced classes). All panels share one colour scale. Build it with
     :meth:`from_results` or call the constructor and then :meth:`plot`.
 
+    Read more in the :ref:`User Guide <plotting_studies>`.
+
     Parameters
     ----------
     results : list of dict or pandas.DataFrame
@@ -484,7 +501,7 @@ class GenePermHeatmapDisplay:
                         texts[row, column] = axes_item.text(
                             column,
                             row,
-                            format(value, values_format),
+                            _format_label(value, values_format),
                             ha="center",
                             va="center",
                             color=color,

@@ -153,6 +153,8 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
     :class:`~sklearn.linear_model.LogisticRegression` on top it can represent the
     Bayes-optimal rule of the Gene-Perm problem (see :func:`make_geneperm`).
 
+    Read more in the :ref:`User Guide <ladder_rungs>`.
+
     Parameters
     ----------
     block_size : int, default=None

@@ -45,6 +45,8 @@ _DEFAULT_N_TABLE_ROWS = _DefaultInt(1000)
 def bayes_accuracy(block_size, positive_fraction=0.5):
     """Exact Bayes-optimal accuracy on Gene-Perm data.
 
+    Read more in the :ref:`User Guide <bayes_ceiling>`.
+
     Parameters
     ----------
     block_size : int
@@ -337,6 +339,8 @@ def make_geneperm(
     fair random signs; a negative sample (label 0) is left intact. Every single
     feature has the same distribution in both classes: the signal is that a row of
     a positive block may no longer be balanced.
+
+    Read more in the :ref:`User Guide <generator>`.
 
     Parameters
     ----------

@@ -16,6 +16,8 @@ class AbsMeanModule(nn.Module):
     logit ``s = a * q + c``. The sigmoid that turns ``s`` into a probability belongs
     to the loss (``BCEWithLogitsLoss``) and to ``predict_proba``.
 
+    Read more in the :ref:`User Guide <absmean>`.
+
     Parameters
     ----------
     n_columns : int
@@ -106,6 +108,8 @@ class DeepSetsModule(nn.Module):
     ``rho`` is the same followed by a linear layer to one output. Whatever the
     parameters, ``s`` does not change when the rows of a block are permuted
     (Zaheer et al., 2017, "Deep Sets").
+
+    Read more in the :ref:`User Guide <ladder_rungs>`.
 
     Parameters
     ----------
@@ -202,6 +206,8 @@ class GatedAttentionModule(nn.Module):
     followed by a ReLU; ``rho`` is the same followed by a linear layer to one
     output. The logit does not change when the rows of a block are permuted, and
     the weights ``a_r`` show which rows the model looks at.
+
+    Read more in the :ref:`User Guide <ladder_rungs>`.
 
     Parameters
     ----------

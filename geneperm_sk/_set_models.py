@@ -10,6 +10,7 @@ from numbers import Integral
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from ._block_net import BlockNetClassifier
+from ._docstrings import BLOCK_CLASSIFIER_DOCS, Substitution
 from ._modules import DeepSetsModule, GatedAttentionModule
 
 __all__ = ["AttentionMILClassifier", "DeepSetsClassifier"]
@@ -33,6 +34,7 @@ def _layer_sizes(estimator, name):
     return tuple(int(size) for size in sizes)
 
 
+@Substitution(**BLOCK_CLASSIFIER_DOCS)
 class DeepSetsClassifier(BlockNetClassifier):
     """Binary classifier of blocks of rows: ``rho(pool_r phi(x_r))``, a Deep Set.
 
@@ -49,17 +51,11 @@ class DeepSetsClassifier(BlockNetClassifier):
     ``BCEWithLogitsLoss``, on mini-batches sliced from tensors moved to the device
     once.
 
+    Read more in the :ref:`User Guide <ladder_rungs>`.
+
     Parameters
     ----------
-    block_size : int, default=None
-        The number of rows per sample. With 2-D ``X`` of shape
-        ``(n_samples, block_size * n_columns)``, exactly one of ``block_size`` and
-        ``n_columns`` must be given and the other is inferred from the width of
-        ``X``. With 3-D ``X`` of shape ``(n_samples, block_size, n_columns)``
-        neither is needed, and a given value must agree with the shape.
-
-    n_columns : int, default=None
-        The number of features per row. See ``block_size``.
+    {layout_parameters}
 
     row_hidden_sizes : int or tuple of int, default=(64, 64)
         The widths of the layers of ``phi``, each a linear layer followed by a
@@ -73,85 +69,44 @@ class DeepSetsClassifier(BlockNetClassifier):
         The widths of the hidden layers of ``rho`` (linear and ReLU), which ends
         in a linear layer to the logit. An empty tuple makes ``rho`` linear.
 
-    lr : float, default=0.01
-        The Adam learning rate.
+    {lr}
 
     max_epochs : int, default=200
-        The most epochs of training. 0 keeps the initial parameters.
+        {max_epochs}
 
     batch_size : int, default=128
-        The number of samples per mini-batch.
+        {batch_size}
 
-    max_samples_per_epoch : int or None, default=5_000
-        The most training samples one epoch visits. With more training samples an
-        epoch is the next ``max_samples_per_epoch`` of one running random order,
-        so every sample is used once before any is used twice, and early
-        stopping judges the model after every such stretch instead of waiting
-        for whole passes over a large data set. None makes every epoch one full
-        pass.
+    {max_samples_per_epoch}
 
     early_stopping : "auto" or bool, default="auto"
-        Whether to set aside ``validation_fraction`` of the training data and
-        stop when the validation loss has not improved for ``n_iter_no_change``
-        epochs, keeping the parameters with the best validation loss. The
-        initial parameters count as a candidate, and an epoch must lower their
-        validation loss by 10% to replace them: a fit that learns nothing returns
-        the (chance-level) initial model rather than one fitted to noise. "auto"
-        enables early stopping when the validation part can hold at least two
-        samples with one of each class and the rest at least two of each class,
-        and trains on all samples for ``max_epochs`` otherwise; True raises an
-        error when the data are too few.
+        {early_stopping}
 
-    validation_fraction : float, default=0.1
-        The fraction of the training samples set aside (stratified) for early
-        stopping.
+    {validation_fraction}
 
     n_iter_no_change : int, default=50
-        The number of epochs without improvement of the validation loss after
-        which training stops. It is large because the validation loss of a
-        generic model first rises while the model memorises its training
-        samples, for up to about 30 epochs at 2,000 samples (see Notes).
+        {n_iter_no_change}
+        It is large because the validation loss of a generic model first rises
+        while the model memorises its training samples (see the
+        :ref:`User Guide <set_model_defaults>`).
 
-    device : "auto", str or torch.device, default="auto"
-        Where to train and predict: "auto" uses CUDA when available and the CPU
-        otherwise; "cpu", "cuda", "cuda:1" or a :class:`torch.device` choose. A
-        model fitted on CUDA can be pickled, or saved with :meth:`save`, and
-        loaded on a machine without a GPU; it then predicts on the CPU.
+    {device}
 
-    random_state : int, RandomState instance or None, default=None
-        Controls the random initialisation, the validation split and the order
-        of mini-batches. Pass an int for reproducible fits. Fitting never changes
-        the global numpy or torch random state. See :term:`Glossary <random_state>`.
+    {random_state}
 
     verbose : int, default=0
-        0 is silent; 1 prints skorch's table of per-epoch losses and time, one line
-        per epoch.
+        {verbose}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two class labels, sorted; ``classes_[1]`` is the class whose
-        probability the model outputs.
-
-    n_features_in_ : int
-        The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
-
-    block_size_ : int
-        The number of rows per sample used in fit.
-
-    n_columns_ : int
-        The number of features per row used in fit.
+    {fitted_layout_attributes}
 
     net_ : skorch.NeuralNetBinaryClassifier
         The trained net. ``net_.history`` holds, per epoch, the training loss,
         the validation loss when early stopping is on, and timings;
         ``net_.module_`` is the fitted :class:`DeepSetsModule`.
 
-    device_ : torch.device
-        The device the model lives on.
+    {device_}
 
     See Also
     --------
@@ -170,39 +125,8 @@ class DeepSetsClassifier(BlockNetClassifier):
     so the model can reach the Bayes-optimal accuracy; what it lacks is the
     prior that puts it there from a few hundred samples.
 
-    The defaults were chosen by measurement on :func:`make_geneperm` data with
-    20 columns and the default table of 1,000 rows, three seeds per setting,
-    scored on fresh 5,000-sample test sets drawn from the same table, one CPU
-    thread:
-
-    ==========  =====  ===================  ===================  ========
-    block_size  Bayes  2,000 samples        10,000 samples       fit time
-    ==========  =====  ===================  ===================  ========
-    1           0.750  0.485 0.507 0.502    0.750 0.751 0.752    2-3 s
-    4           0.969  0.953 0.958 0.961    0.966 0.968 0.971    3 s
-    ==========  =====  ===================  ===================  ========
-
-    (fit times for 10,000 samples). For comparison, scikit-learn's
-    ``MLPClassifier(128)`` on the rows at ``block_size=1`` scores about 0.60 with
-    2,000 samples and 0.72 with 10,000: no generic model learns the quadratic
-    row score from 2,000 single rows, and the initial (chance) parameters are
-    kept. With ``block_size=4`` and 2,000 samples six seeds scored 0.934 to
-    0.961.
-
-    Learning has a plateau of about 300 to 400 Adam steps at ``lr=0.01``,
-    during which the validation loss rises as the model memorises, before it
-    drops to near the ceiling; early stopping must outwait it, hence
-    ``n_iter_no_change=50`` (30 gave the same models on these settings; 50
-    leaves room for smaller training sets, whose epochs are shorter). In
-    earlier trials at 2,000 samples and ``block_size=4``, with full-pass epochs
-    and 150 epochs of patience, ``lr=0.003`` scored 0.87, 0.94 and 0.96 where
-    ``lr=0.01`` scored 0.95 to 0.96; ``batch_size=64`` was no better than 128
-    and slower; He initialisation (about 2.5 times PyTorch's default scale, at
-    ``lr=0.003``) memorised more and scored 0.49, 0.80 and 0.91.
-
-    At 2,000 samples and ``block_size=4``, ``pooling="sum"`` scored 0.945 to
-    0.964 on three seeds and ``pooling="max"`` 0.49, 0.92 and 0.96 (one seed
-    stalled at chance); both reached the ceiling with 10,000 samples.
+    The defaults were chosen by measurement on Gene-Perm data; the measurements
+    are in the :ref:`User Guide <set_model_defaults>`.
 
     Examples
     --------
@@ -273,6 +197,7 @@ class DeepSetsClassifier(BlockNetClassifier):
         )
 
 
+@Substitution(**BLOCK_CLASSIFIER_DOCS)
 class AttentionMILClassifier(BlockNetClassifier):
     """Binary classifier of blocks of rows with gated attention pooling (deep MIL).
 
@@ -290,17 +215,11 @@ class AttentionMILClassifier(BlockNetClassifier):
     ``BCEWithLogitsLoss``, on mini-batches sliced from tensors moved to the device
     once.
 
+    Read more in the :ref:`User Guide <ladder_rungs>`.
+
     Parameters
     ----------
-    block_size : int, default=None
-        The number of rows per sample. With 2-D ``X`` of shape
-        ``(n_samples, block_size * n_columns)``, exactly one of ``block_size`` and
-        ``n_columns`` must be given and the other is inferred from the width of
-        ``X``. With 3-D ``X`` of shape ``(n_samples, block_size, n_columns)``
-        neither is needed, and a given value must agree with the shape.
-
-    n_columns : int, default=None
-        The number of features per row. See ``block_size``.
+    {layout_parameters}
 
     row_hidden_sizes : int or tuple of int, default=(64, 64)
         The widths of the layers of ``phi``, each a linear layer followed by a
@@ -316,85 +235,44 @@ class AttentionMILClassifier(BlockNetClassifier):
         in a linear layer to the logit. The default, empty, makes ``rho`` linear
         as in the paper.
 
-    lr : float, default=0.01
-        The Adam learning rate.
+    {lr}
 
     max_epochs : int, default=200
-        The most epochs of training. 0 keeps the initial parameters.
+        {max_epochs}
 
     batch_size : int, default=64
-        The number of samples per mini-batch.
+        {batch_size}
 
-    max_samples_per_epoch : int or None, default=5_000
-        The most training samples one epoch visits. With more training samples an
-        epoch is the next ``max_samples_per_epoch`` of one running random order,
-        so every sample is used once before any is used twice, and early
-        stopping judges the model after every such stretch instead of waiting
-        for whole passes over a large data set. None makes every epoch one full
-        pass.
+    {max_samples_per_epoch}
 
     early_stopping : "auto" or bool, default="auto"
-        Whether to set aside ``validation_fraction`` of the training data and
-        stop when the validation loss has not improved for ``n_iter_no_change``
-        epochs, keeping the parameters with the best validation loss. The
-        initial parameters count as a candidate, and an epoch must lower their
-        validation loss by 10% to replace them: a fit that learns nothing returns
-        the (chance-level) initial model rather than one fitted to noise. "auto"
-        enables early stopping when the validation part can hold at least two
-        samples with one of each class and the rest at least two of each class,
-        and trains on all samples for ``max_epochs`` otherwise; True raises an
-        error when the data are too few.
+        {early_stopping}
 
-    validation_fraction : float, default=0.1
-        The fraction of the training samples set aside (stratified) for early
-        stopping.
+    {validation_fraction}
 
     n_iter_no_change : int, default=50
-        The number of epochs without improvement of the validation loss after
-        which training stops. It is large because the validation loss of a
-        generic model first rises while the model memorises its training
-        samples (see Notes).
+        {n_iter_no_change}
+        It is large because the validation loss of a generic model first rises
+        while the model memorises its training samples (see the
+        :ref:`User Guide <set_model_defaults>`).
 
-    device : "auto", str or torch.device, default="auto"
-        Where to train and predict: "auto" uses CUDA when available and the CPU
-        otherwise; "cpu", "cuda", "cuda:1" or a :class:`torch.device` choose. A
-        model fitted on CUDA can be pickled, or saved with :meth:`save`, and
-        loaded on a machine without a GPU; it then predicts on the CPU.
+    {device}
 
-    random_state : int, RandomState instance or None, default=None
-        Controls the random initialisation, the validation split and the order
-        of mini-batches. Pass an int for reproducible fits. Fitting never changes
-        the global numpy or torch random state. See :term:`Glossary <random_state>`.
+    {random_state}
 
     verbose : int, default=0
-        0 is silent; 1 prints skorch's table of per-epoch losses and time, one line
-        per epoch.
+        {verbose}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two class labels, sorted; ``classes_[1]`` is the class whose
-        probability the model outputs.
-
-    n_features_in_ : int
-        The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
-
-    block_size_ : int
-        The number of rows per sample used in fit.
-
-    n_columns_ : int
-        The number of features per row used in fit.
+    {fitted_layout_attributes}
 
     net_ : skorch.NeuralNetBinaryClassifier
         The trained net. ``net_.history`` holds, per epoch, the training loss,
         the validation loss when early stopping is on, and timings;
         ``net_.module_`` is the fitted :class:`GatedAttentionModule`.
 
-    device_ : torch.device
-        The device the model lives on.
+    {device_}
 
     See Also
     --------
@@ -413,27 +291,8 @@ class AttentionMILClassifier(BlockNetClassifier):
     ``s = rho(z)``; the probability of ``classes_[1]`` is ``sigmoid(s)``.
     :meth:`row_attention` returns the weights ``a_r``.
 
-    The defaults were chosen by measurement on :func:`make_geneperm` data with
-    20 columns and the default table of 1,000 rows, three seeds per setting,
-    scored on fresh 5,000-sample test sets drawn from the same table, one CPU
-    thread:
-
-    ==========  =====  ===================  ===================  ========
-    block_size  Bayes  2,000 samples        10,000 samples       fit time
-    ==========  =====  ===================  ===================  ========
-    1           0.750  0.513 0.493 0.503    0.749 0.749 0.752    5-6 s
-    4           0.969  0.957 0.959 0.959    0.966 0.969 0.971    8 s
-    ==========  =====  ===================  ===================  ========
-
-    (fit times for 10,000 samples). With one row per block the attention weight
-    is 1 and the model is a perceptron on the rows, which cannot learn the
-    quadratic row score from 2,000 rows (scikit-learn's ``MLPClassifier(128)``
-    scores about 0.60 there). With ``block_size=4`` and 2,000 samples,
-    ``batch_size=64`` scored 0.947 to 0.965 on six seeds, where 128 left one
-    seed of six at 0.79; a single row layer of 64 (0.76 to 0.95) and a hidden
-    head layer (one seed of six at chance) were less reliable;
-    ``attention_size=16`` was about as good (0.93 to 0.97). ``lr=0.003`` made
-    the memorisation plateau longer (0.75 to 0.80 on two seeds of three).
+    The defaults were chosen by measurement on Gene-Perm data; the measurements
+    are in the :ref:`User Guide <set_model_defaults>`.
 
     References
     ----------

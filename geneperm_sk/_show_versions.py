@@ -69,6 +69,8 @@ def show_versions():
     (pandas, matplotlib, dask, distributed; "not installed" when missing), and
     whether PyTorch can use a CUDA device, with the name of each device.
 
+    Read more in the :ref:`User Guide <getting_started>`.
+
     See Also
     --------
     sklearn.show_versions : The same report for scikit-learn.

@@ -815,6 +815,8 @@ def geneperm_study(
     seeds, and draws its data where it runs: in the calling process, in a joblib
     worker, or on a Dask worker. Only the records come back.
 
+    Read more in the :ref:`User Guide <study>`.
+
     Parameters
     ----------
     estimators : dict or list of (str, estimator) tuples

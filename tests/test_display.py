@@ -207,6 +207,28 @@ def test_heatmap_shows_the_gap_to_the_ceiling_per_estimator():
     assert display.figure_ is display.axes_[0].figure
 
 
+@pytest.mark.parametrize("values_format", [".2f", "+.2f", ".1%"])
+def test_heatmap_labels_show_no_negative_zero(values_format):
+    records = study_records(block_sizes=(1, 4), sizes=(100,), names=("AbsMean",))
+    # just above the ceiling at block size 1, just below at block size 4,
+    # clearly above at block size 4 on the second training size
+    offsets = {1: 0.0001, 4: -0.0001}
+    for record in records:
+        score = record["bayes_accuracy"] + offsets[record["block_size"]]
+        record["mean_test_score"], record["test_scores"] = score, [score]
+    extra = [dict(record, n_samples=1000) for record in records]
+    for record in extra:
+        record["mean_test_score"] = record["test_scores"][0] = 1.2
+    display = GenePermHeatmapDisplay.from_results(
+        records + extra, values_format=values_format
+    )
+    labels = [[text.get_text() for text in row] for row in display.text_["AbsMean"]]
+    zero = format(0.0, values_format)
+    assert labels[0][0] == labels[1][0] == zero
+    assert labels[1][1] == format(display.gaps_["AbsMean"][1, 1], values_format)
+    assert labels[1][1].startswith("-")
+
+
 def test_heatmap_draws_on_given_axes_with_chosen_settings():
     pandas = pytest.importorskip("pandas")
     _, axes = plt.subplots(1, 2)

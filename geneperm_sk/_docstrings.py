@@ -1,0 +1,167 @@
+"""Descriptions shared by the docstrings of the block classifiers.
+
+:class:`AbsMeanClassifier`, :class:`DeepSetsClassifier` and
+:class:`AttentionMILClassifier` share their input conventions and training
+machinery, and so most of their parameters and fitted attributes. Their
+descriptions are written once here and put into each docstring by the
+``Substitution`` decorator, in the manner of imbalanced-learn's decorator of
+that name: a docstring line that holds nothing but ``{name}`` is replaced by
+the text of ``name``, indented as the placeholder is. A text may be a whole
+entry (``name : type`` and its description) or the description of an entry
+whose first line, with its own default, stays in the docstring.
+"""
+
+import re
+import textwrap
+
+__all__ = ["BLOCK_CLASSIFIER_DOCS", "Substitution"]
+
+
+def _text(text):
+    return textwrap.dedent(text).strip("\n")
+
+
+BLOCK_CLASSIFIER_DOCS = {
+    # -- parameters ---------------------------------------------------------------
+    "layout_parameters": _text(
+        """
+        block_size : int, default=None
+            The number of rows per sample. With 2-D ``X`` of shape
+            ``(n_samples, block_size * n_columns)``, exactly one of ``block_size``
+            and ``n_columns`` must be given and the other is inferred from the
+            width of ``X``. With 3-D ``X`` of shape
+            ``(n_samples, block_size, n_columns)`` neither is needed, and a given
+            value must agree with the shape.
+
+        n_columns : int, default=None
+            The number of features per row. See ``block_size``.
+        """
+    ),
+    "lr": _text(
+        """
+        lr : float, default=0.01
+            The Adam learning rate.
+        """
+    ),
+    "max_epochs": "The most epochs of training. 0 keeps the initial parameters.",
+    "batch_size": "The number of samples per mini-batch.",
+    "max_samples_per_epoch": _text(
+        """
+        max_samples_per_epoch : int or None, default=5_000
+            The most training samples one epoch visits. With more training
+            samples an epoch is the next ``max_samples_per_epoch`` of one running
+            random order, so every sample is used once before any is used twice,
+            and early stopping judges the model after every such stretch instead
+            of waiting for whole passes over a large data set. None makes every
+            epoch one full pass.
+        """
+    ),
+    "early_stopping": _text(
+        """
+        Whether to set aside ``validation_fraction`` of the training data and
+        stop when the validation loss has not improved for ``n_iter_no_change``
+        epochs, keeping the parameters with the best validation loss. The
+        initial parameters count as a candidate, and an epoch must lower their
+        validation loss by 10% to replace them: noise on a small validation set
+        does not, and a fit that learns nothing returns the initial model rather
+        than one fitted to noise. "auto" enables early stopping when the
+        validation part can hold at least two samples with one of each class and
+        the rest at least two of each class, and trains on all samples for
+        ``max_epochs`` otherwise; True raises an error when the data are too few.
+        """
+    ),
+    "validation_fraction": _text(
+        """
+        validation_fraction : float, default=0.1
+            The fraction of the training samples set aside (stratified) for early
+            stopping.
+        """
+    ),
+    "n_iter_no_change": _text(
+        """
+        The number of epochs without improvement of the validation loss after
+        which training stops.
+        """
+    ),
+    "device": _text(
+        """
+        device : "auto", str or torch.device, default="auto"
+            Where to train and predict: "auto" uses CUDA when available and the
+            CPU otherwise; "cpu", "cuda", "cuda:1" or a :class:`torch.device`
+            choose. A model fitted on CUDA can be pickled, or saved with
+            :meth:`save`, and loaded on a machine without a GPU; it then predicts
+            on the CPU.
+        """
+    ),
+    "random_state": _text(
+        """
+        random_state : int, RandomState instance or None, default=None
+            Controls the random initialisation, the validation split and the
+            order of mini-batches. Pass an int for reproducible fits. Fitting
+            never changes the global numpy or torch random state. See
+            :term:`Glossary <random_state>`.
+        """
+    ),
+    "verbose": _text(
+        """
+        0 is silent; 1 prints skorch's table of per-epoch losses and time, one
+        line per epoch.
+        """
+    ),
+    # -- fitted attributes ----------------------------------------------------------
+    "fitted_layout_attributes": _text(
+        """
+        classes_ : ndarray of shape (2,)
+            The two class labels, sorted; ``classes_[1]`` is the class whose
+            probability the model outputs.
+
+        n_features_in_ : int
+            The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
+
+        feature_names_in_ : ndarray of shape (n_features_in_,)
+            Names of features seen during fit, when ``X`` has string column names.
+
+        block_size_ : int
+            The number of rows per sample used in fit.
+
+        n_columns_ : int
+            The number of features per row used in fit.
+        """
+    ),
+    "device_": _text(
+        """
+        device_ : torch.device
+            The device the model lives on.
+        """
+    ),
+}
+
+# A docstring line that holds only a placeholder: its indent and its name.
+_PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.M)
+
+
+class Substitution:
+    """Decorator: replace the placeholder lines of a docstring with shared text.
+
+    Parameters
+    ----------
+    **texts : str
+        The text of each placeholder name.
+    """
+
+    def __init__(self, **texts):
+        self.texts = texts
+
+    def __call__(self, obj):
+        if obj.__doc__:  # None under python -OO
+            obj.__doc__ = _PLACEHOLDER.sub(self._replacement, obj.__doc__)
+        return obj
+
+    def _replacement(self, match):
+        indent, name = match.groups()
+        if name not in self.texts:
+            raise KeyError(
+                f"the docstring placeholder {{{name}}} has no text; the shared "
+                f"texts are {sorted(self.texts)}"
+            )
+        return textwrap.indent(self.texts[name], indent, lambda line: line.strip())
