@@ -184,6 +184,9 @@ class AbsMeanClassifier(BlockNetClassifier):
     # |w . x + b1| is non-finite for any non-finite entry of x, and so is the logit.
     _nonfinite_input_gives_nonfinite_score = True
 
+    # row_scores gives each row's |w . x_r + b1|.
+    _has_row_scores = True
+
     def __init__(
         self,
         *,

@@ -153,6 +153,13 @@ class BagSubset(torch.utils.data.Dataset):
         """The bags at ``positions`` of the subset as a :class:`BagBatch` of
         float32 rows (gathered into ``buffers`` when given, see
         :meth:`BlockSubset.batch`)."""
+        rows, offsets, y = self.gather(positions, buffers)
+        return BagBatch(_to_float32(rows, buffers), offsets, y)
+
+    def gather(self, positions, buffers=None):
+        """``(rows, offsets, y)`` of the bags at ``positions`` of the subset: their
+        rows laid end to end in the data's dtype, where each bag starts in them
+        (then their number), and their targets."""
         bags = self.bags_at(positions)
         if isinstance(bags, slice):
             start, stop, _ = bags.indices(len(self.offsets) - 1)
@@ -161,7 +168,7 @@ class BagSubset(torch.utils.data.Dataset):
             rows = self.rows[first:last]
             offsets = self.offsets[start : stop + 1] - first
             y = None if self.y is None else self.y[start:stop]
-            return BagBatch(_to_float32(rows, buffers), offsets, y)
+            return rows, offsets, y
         starts = self.offsets.index_select(0, bags)
         sizes = self.offsets.index_select(0, bags + 1) - starts
         offsets = torch.zeros(len(bags) + 1, dtype=torch.int64, device=self.device)
@@ -177,7 +184,7 @@ class BagSubset(torch.utils.data.Dataset):
                 self.rows, 0, row_index, out=buffers.gathered(self.rows, n_rows)
             )
         y = None if self.y is None else self.y.index_select(0, bags)
-        return BagBatch(_to_float32(rows, buffers), offsets, y)
+        return rows, offsets, y
 
 
 class BatchBuffers:

@@ -500,6 +500,9 @@ class AttentionMILClassifier(BlockNetClassifier):
         _layer_sizes(self, "row_hidden_sizes")
         _layer_sizes(self, "head_hidden_sizes")
 
+    # row_scores gives each row's attention weight.
+    _has_row_scores = True
+
     def _make_module(self, n_columns):
         return GatedAttentionModule(
             n_columns,
@@ -509,21 +512,19 @@ class AttentionMILClassifier(BlockNetClassifier):
         )
 
     def row_attention(self, X):
-        """The attention weight ``a_r`` of every row of every block.
+        """The attention weight ``a_r`` of every row: the same as :meth:`row_scores`.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, block_size_ * n_columns_) or \
-                (n_samples, block_size_, n_columns_)
-            The blocks.
+        X : array-like of shape (n_samples, block_size * n_columns_) or \
+                (n_samples, block_size, n_columns_), or sequence of bags
+            The blocks, or a list of 2-D bags of any sizes.
 
         Returns
         -------
-        weights : ndarray of shape (n_samples, block_size_)
-            Non-negative weights; each block's sum to 1. The rows the model
-            pools, in multiple-instance terms the instances it finds telling.
+        weights : ndarray of shape (n_samples, block_size), or list of ndarray
+            Non-negative weights; each block's (bag's) sum to 1. The rows the
+            model pools, in multiple-instance terms the instances it finds
+            telling. For bags, one 1-D array per bag.
         """
-        _, blocks = self._validated_prediction_blocks(X)
-        return self._apply_in_passes(
-            self.net_.module_.attention_weights, blocks, (self.block_size_,)
-        )
+        return self.row_scores(X)
