@@ -20,9 +20,9 @@ from geneperm_sk import (
     AbsMeanClassifier,
     AttentionMILClassifier,
     DeepSetsClassifier,
+    _block_net,
     make_geneperm,
 )
-from geneperm_sk import _block_net
 from geneperm_sk._layout import bags_from_blocks, check_bags
 from geneperm_sk._modules import (
     AbsMeanModule,
@@ -161,9 +161,7 @@ def test_the_spectral_start_of_equal_bags_is_that_of_their_blocks():
 def test_int8_float32_and_float64_bags_give_the_same_model(cls):
     bags, y = geneperm_bags(n_samples=100, sizes=(2, 3))
     logits = [
-        fit_on_bags(cls, [bag.astype(dtype) for bag in bags], y).decision_function(
-            bags
-        )
+        fit_on_bags(cls, [bag.astype(dtype) for bag in bags], y).decision_function(bags)
         for dtype in (np.int8, np.float32, np.float64)
     ]
     np.testing.assert_allclose(logits[0], logits[1], rtol=0, atol=ROUNDING)
@@ -301,7 +299,8 @@ def test_row_scores_are_bit_identical_alone_and_in_any_company(cls, monkeypatch)
     for i in (0, 7, 59):
         np.testing.assert_array_equal(model.row_scores([bags[i]])[0], whole[i])
     order = np.random.default_rng(9).permutation(len(bags))
-    for i, scores in zip(order, model.row_scores([bags[i] for i in order])):
+    reordered = model.row_scores([bags[i] for i in order])
+    for i, scores in zip(order, reordered, strict=True):
         np.testing.assert_array_equal(scores, whole[i])
 
 
