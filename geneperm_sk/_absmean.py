@@ -34,7 +34,10 @@ class AbsMeanClassifier(BlockNetClassifier):
         ``(n_samples, block_size * n_columns)``, exactly one of ``block_size`` and
         ``n_columns`` must be given and the other is inferred from the width of
         ``X``. With 3-D ``X`` of shape ``(n_samples, block_size, n_columns)``
-        neither is needed, and a given value must agree with the shape.
+        neither is needed, and a given value must agree with the shape. ``X``
+        can also be a sequence of bags: a list (or 1-D object array) of 2-D
+        arrays of shape ``(n_rows_i, n_columns)`` with any ``n_rows_i >= 1``,
+        pooled bag by bag without padding; then neither is needed either.
 
     n_columns : int, default=None
         The number of features per row. See ``block_size``.
@@ -112,13 +115,16 @@ class AbsMeanClassifier(BlockNetClassifier):
         probability the model outputs.
 
     n_features_in_ : int
-        The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
+        The number of features of 2-D ``X`` (``block_size_ * n_columns_``), or
+        ``n_columns_`` when fitted on bags.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when ``X`` has string column names.
 
-    block_size_ : int
-        The number of rows per sample used in fit.
+    block_size_ : int or None
+        The number of rows per sample used in fit; None when fitted on bags. A
+        model fitted on bags predicts bags and 3-D blocks of any size; one fitted
+        on blocks predicts blocks of its layout and bags of any size.
 
     n_columns_ : int
         The number of features per row used in fit.
@@ -163,6 +169,9 @@ class AbsMeanClassifier(BlockNetClassifier):
     ``b1 = 0`` the mean absolute score is 0 exactly for blocks whose rows are all
     balanced and positive otherwise: the Bayes-optimal rule.
 
+    :meth:`row_scores` returns each row's ``|w . x_r + b1|``: on Gene-Perm, 0
+    for a balanced row and about the same positive value for every changed one.
+
     Examples
     --------
     >>> from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
@@ -174,6 +183,14 @@ class AbsMeanClassifier(BlockNetClassifier):
     >>> X_test, y_test = make_geneperm(2000, block_size=4, table=table, random_state=1)
     >>> bool(clf.score(X_test, y_test) > bayes_accuracy(4) - 0.02)
     True
+
+    Bags of any size, and the score ``|w . x_r + b1|`` of each of their rows:
+
+    >>> bags = [X_test[0].reshape(4, 10), X_test[1].reshape(4, 10)[:2]]
+    >>> clf.predict(bags).shape
+    (2,)
+    >>> [scores.shape for scores in clf.row_scores(bags)]
+    [(4,), (2,)]
     """
 
     _parameter_constraints: dict = {

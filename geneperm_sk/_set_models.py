@@ -56,7 +56,10 @@ class DeepSetsClassifier(BlockNetClassifier):
         ``(n_samples, block_size * n_columns)``, exactly one of ``block_size`` and
         ``n_columns`` must be given and the other is inferred from the width of
         ``X``. With 3-D ``X`` of shape ``(n_samples, block_size, n_columns)``
-        neither is needed, and a given value must agree with the shape.
+        neither is needed, and a given value must agree with the shape. ``X``
+        can also be a sequence of bags: a list (or 1-D object array) of 2-D
+        arrays of shape ``(n_rows_i, n_columns)`` with any ``n_rows_i >= 1``,
+        pooled bag by bag without padding; then neither is needed either.
 
     n_columns : int, default=None
         The number of features per row. See ``block_size``.
@@ -134,13 +137,16 @@ class DeepSetsClassifier(BlockNetClassifier):
         probability the model outputs.
 
     n_features_in_ : int
-        The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
+        The number of features of 2-D ``X`` (``block_size_ * n_columns_``), or
+        ``n_columns_`` when fitted on bags.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when ``X`` has string column names.
 
-    block_size_ : int
-        The number of rows per sample used in fit.
+    block_size_ : int or None
+        The number of rows per sample used in fit; None when fitted on bags. A
+        model fitted on bags predicts bags and 3-D blocks of any size; one fitted
+        on blocks predicts blocks of its layout and bags of any size.
 
     n_columns_ : int
         The number of features per row used in fit.
@@ -297,7 +303,10 @@ class AttentionMILClassifier(BlockNetClassifier):
         ``(n_samples, block_size * n_columns)``, exactly one of ``block_size`` and
         ``n_columns`` must be given and the other is inferred from the width of
         ``X``. With 3-D ``X`` of shape ``(n_samples, block_size, n_columns)``
-        neither is needed, and a given value must agree with the shape.
+        neither is needed, and a given value must agree with the shape. ``X``
+        can also be a sequence of bags: a list (or 1-D object array) of 2-D
+        arrays of shape ``(n_rows_i, n_columns)`` with any ``n_rows_i >= 1``,
+        pooled bag by bag without padding; then neither is needed either.
 
     n_columns : int, default=None
         The number of features per row. See ``block_size``.
@@ -377,13 +386,16 @@ class AttentionMILClassifier(BlockNetClassifier):
         probability the model outputs.
 
     n_features_in_ : int
-        The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
+        The number of features of 2-D ``X`` (``block_size_ * n_columns_``), or
+        ``n_columns_`` when fitted on bags.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when ``X`` has string column names.
 
-    block_size_ : int
-        The number of rows per sample used in fit.
+    block_size_ : int or None
+        The number of rows per sample used in fit; None when fitted on bags. A
+        model fitted on bags predicts bags and 3-D blocks of any size; one fitted
+        on blocks predicts blocks of its layout and bags of any size.
 
     n_columns_ : int
         The number of features per row used in fit.
@@ -411,7 +423,8 @@ class AttentionMILClassifier(BlockNetClassifier):
 
     the pooled embedding is ``z = sum_r a_r h_r`` and the logit is
     ``s = rho(z)``; the probability of ``classes_[1]`` is ``sigmoid(s)``.
-    :meth:`row_attention` returns the weights ``a_r``.
+    :meth:`row_scores` (and its alias :meth:`row_attention`) returns the
+    weights ``a_r``.
 
     The defaults were chosen by measurement on :func:`make_geneperm` data with
     20 columns and the default table of 1,000 rows, three seeds per setting,
@@ -446,7 +459,7 @@ class AttentionMILClassifier(BlockNetClassifier):
     >>> X, y, table = make_geneperm(
     ...     2000, n_columns=10, block_size=4, return_table=True, random_state=0)
     >>> clf = AttentionMILClassifier(n_columns=10, device="cpu", random_state=0)
-    >>> clf.fit(X, y).row_attention(X[:2]).shape
+    >>> clf.fit(X, y).row_scores(X[:2]).shape
     (2, 4)
     >>> X_test, y_test = make_geneperm(2000, block_size=4, table=table, random_state=1)
     >>> bool(clf.score(X_test, y_test) > 0.9)

@@ -24,6 +24,9 @@ __all__ = ["spectral_parameters"]
 # Rows per chunk when streaming over the training data: the chunk's float32 copy
 # (a few MiB) is all the extra memory the moments take.
 _ROWS_PER_CHUNK = 16_384
+# Chunks of bags also hold at most this many values (4 MiB of float32), so that
+# wide rows (Musk's 166 columns) keep the start's extra memory to a few MiB.
+_BAG_CHUNK_VALUES = 1 << 20
 # Ridge added to the denominator matrix, relative to its mean diagonal entry.
 _RELATIVE_RIDGE = 1e-6
 # Inverse regularisation strength of the logistic fit of the output affine: weak,
@@ -68,9 +71,13 @@ def _chunks_of(X, indices):
 
 
 def _bag_chunks_of(bags, indices):
-    """The bags at ``indices`` in chunks of whole bags, about ``_ROWS_PER_CHUNK``
-    rows each (at least one bag), as ``(rows, offsets)`` in the compute dtype."""
+    """The bags at ``indices`` in chunks of whole bags, up to ``_ROWS_PER_CHUNK``
+    rows and ``_BAG_CHUNK_VALUES`` values each (at least one bag), as
+    ``(rows, offsets)`` in the compute dtype."""
     dtype = _compute_dtype(bags.rows)
+    rows_per_chunk = min(
+        _ROWS_PER_CHUNK, max(1, _BAG_CHUNK_VALUES // bags.rows.shape[1])
+    )
     subset = BagSubset(bags.rows, bags.offsets, None)
     sizes = (bags.offsets[1:] - bags.offsets[:-1]).index_select(0, indices)
     sizes = sizes.cpu().numpy()
@@ -79,7 +86,7 @@ def _bag_chunks_of(bags, indices):
     start = 0
     while start < len(indices):
         first_row = ends[start] - sizes[start]
-        stop = int(np.searchsorted(ends, first_row + _ROWS_PER_CHUNK, side="right"))
+        stop = int(np.searchsorted(ends, first_row + rows_per_chunk, side="right"))
         rows, offsets, _ = subset.gather(indices[start : max(stop, start + 1)], buffers)
         if rows.dtype != dtype:
             rows = buffers.converted(rows, dtype).copy_(rows)
