@@ -133,6 +133,31 @@ def test_every_classifier_fits_and_predicts_bags_of_any_size(cls):
     np.testing.assert_array_equal(model.decision_function(tuple(bags)), logits)
 
 
+def test_training_batches_hold_batch_size_bags_of_all_their_rows(monkeypatch):
+    bags, y = random_bags(n_bags=50, largest=40)
+    seen = []
+    forward = AbsMeanModule.forward
+
+    def recording_forward(module, X, offsets=None):
+        if module.training:
+            seen.append((len(X), offsets.tolist()))
+        return forward(module, X, offsets)
+
+    monkeypatch.setattr(AbsMeanModule, "forward", recording_forward)
+    model = fit_on_bags(
+        AbsMeanClassifier, bags, y, batch_size=16, max_epochs=1, early_stopping=False
+    )
+    # skorch records the batch size in bags, not rows.
+    assert model.net_.history[0, "batches", 0, "train_batch_size"] == 16
+    assert [len(offsets) - 1 for _, offsets in seen] == [16, 16, 16, 2]
+    # Each batch is the bags' rows laid end to end, nothing padded: together
+    # the batches hold every row once.
+    assert all(n_rows == offsets[-1] for n_rows, offsets in seen)
+    assert sum(n_rows for n_rows, _ in seen) == sum(map(len, bags))
+    sizes = sorted(np.diff(offsets).tolist() for _, offsets in seen)
+    assert sorted(sum(sizes, [])) == sorted(map(len, bags))
+
+
 def test_absmean_learns_geneperm_from_bags_of_mixed_sizes():
     bags, y = geneperm_bags(n_samples=1000, seed=1)
     test_bags, test_y = geneperm_bags(n_samples=1000, seed=1)
