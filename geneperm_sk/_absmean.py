@@ -117,6 +117,9 @@ class AbsMeanClassifier(BlockNetClassifier):
     ``b1 = 0`` the mean absolute score is 0 exactly for blocks whose rows are all
     balanced and positive otherwise: the Bayes-optimal rule.
 
+    :meth:`row_scores` returns each row's ``|w . x_r + b1|``: on Gene-Perm, 0
+    for a balanced row and about the same positive value for every changed one.
+
     Examples
     --------
     >>> from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
@@ -128,6 +131,14 @@ class AbsMeanClassifier(BlockNetClassifier):
     >>> X_test, y_test = make_geneperm(2000, block_size=4, table=table, random_state=1)
     >>> bool(clf.score(X_test, y_test) > bayes_accuracy(4) - 0.02)
     True
+
+    Bags of any size, and the score ``|w . x_r + b1|`` of each of their rows:
+
+    >>> bags = [X_test[0].reshape(4, 10), X_test[1].reshape(4, 10)[:2]]
+    >>> clf.predict(bags).shape
+    (2,)
+    >>> [scores.shape for scores in clf.row_scores(bags)]
+    [(4,), (2,)]
     """
 
     _parameter_constraints: dict = {
@@ -137,6 +148,9 @@ class AbsMeanClassifier(BlockNetClassifier):
 
     # |w . x + b1| is non-finite for any non-finite entry of x, and so is the logit.
     _nonfinite_input_gives_nonfinite_score = True
+
+    # row_scores gives each row's |w . x_r + b1|.
+    _has_row_scores = True
 
     def __init__(
         self,

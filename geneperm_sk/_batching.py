@@ -1,13 +1,14 @@
-"""Mini-batches of blocks taken from tensors that already sit on the training device."""
+"""Mini-batches of blocks or bags taken from tensors that already sit on the
+training device."""
 
 import math
 
 import torch
 
-__all__ = ["BatchBuffers", "BlockBatchIterator", "BlockSubset"]
+__all__ = ["BagBatch", "BagSubset", "BatchBuffers", "BlockBatchIterator", "BlockSubset"]
 
 
-class BlockSubset:
+class BlockSubset(torch.utils.data.Dataset):
     """The samples of ``X`` and ``y`` at ``indices``, without copying them.
 
     The early-stopping split of a fit is two of these over the same tensors, so
@@ -34,6 +35,14 @@ class BlockSubset:
 
     def __len__(self):
         return len(self.X) if self.indices is None else len(self.indices)
+
+    @property
+    def device(self):
+        return self.X.device
+
+    def subset(self, indices):
+        """The samples at ``indices`` (positions in the whole data), sharing memory."""
+        return type(self)(self.X, self.y, indices)
 
     def batch(self, positions, buffers=None):
         """The float32 samples and the targets at ``positions`` of the subset.
@@ -68,6 +77,114 @@ class BlockSubset:
             )
         y = None if self.y is None else self.y.index_select(0, rows)
         return _to_float32(X, buffers), y
+
+
+class BagBatch:
+    """A mini-batch of bags: ``X``, a dict ``{"X": rows, "offsets": offsets}`` that
+    skorch passes to the module as ``module(**X)``, and the targets ``y``.
+
+    It unpacks as ``X, y = batch`` and its ``len`` is the number of bags, which
+    skorch records as the batch size (the rows and offsets have other lengths).
+    """
+
+    def __init__(self, rows, offsets, y):
+        self.X = {"X": rows, "offsets": offsets}
+        self.y = y
+
+    def __iter__(self):
+        return iter((self.X, self.y))
+
+    def __len__(self):
+        return len(self.X["offsets"]) - 1
+
+
+class BagSubset(torch.utils.data.Dataset):
+    """The bags of ``rows`` and ``y`` at ``indices``, without copying them.
+
+    Parameters
+    ----------
+    rows : torch.Tensor of shape (n_rows, n_columns)
+        The rows of all bags laid end to end, in any dtype (converted to float32
+        a batch at a time).
+
+    offsets : torch.Tensor of shape (n_bags + 1,)
+        int64 positions in ``rows`` where each bag starts, then ``len(rows)``,
+        on the device of ``rows``.
+
+    y : torch.Tensor of shape (n_bags,) or None
+        The targets.
+
+    indices : torch.Tensor of shape (n_subset,), default=None
+        Positions of the bags in the subset, on the device of ``rows``. None
+        means every bag, in order.
+    """
+
+    def __init__(self, rows, offsets, y, indices=None):
+        self.rows = rows
+        self.offsets = offsets
+        self.y = y
+        self.indices = indices
+
+    def __len__(self):
+        return len(self.offsets) - 1 if self.indices is None else len(self.indices)
+
+    @property
+    def device(self):
+        return self.rows.device
+
+    def subset(self, indices):
+        """The bags at ``indices`` (positions in the whole data), sharing memory."""
+        return type(self)(self.rows, self.offsets, self.y, indices)
+
+    def bags_at(self, positions):
+        """The positions of the bags in the whole data (a slice or a tensor)."""
+        if self.indices is None:
+            return positions
+        if isinstance(positions, slice):
+            return self.indices[positions]
+        return self.indices.index_select(0, positions)
+
+    def sizes(self):
+        """The number of rows of each bag of the subset, in order."""
+        sizes = self.offsets[1:] - self.offsets[:-1]
+        return sizes if self.indices is None else sizes.index_select(0, self.indices)
+
+    def batch(self, positions, buffers=None):
+        """The bags at ``positions`` of the subset as a :class:`BagBatch` of
+        float32 rows (gathered into ``buffers`` when given, see
+        :meth:`BlockSubset.batch`)."""
+        rows, offsets, y = self.gather(positions, buffers)
+        return BagBatch(_to_float32(rows, buffers), offsets, y)
+
+    def gather(self, positions, buffers=None):
+        """``(rows, offsets, y)`` of the bags at ``positions`` of the subset: their
+        rows laid end to end in the data's dtype, where each bag starts in them
+        (then their number), and their targets."""
+        bags = self.bags_at(positions)
+        if isinstance(bags, slice):
+            start, stop, _ = bags.indices(len(self.offsets) - 1)
+            stop = max(start, stop)
+            first, last = self.offsets[start], self.offsets[stop]
+            rows = self.rows[first:last]
+            offsets = self.offsets[start : stop + 1] - first
+            y = None if self.y is None else self.y[start:stop]
+            return rows, offsets, y
+        starts = self.offsets.index_select(0, bags)
+        sizes = self.offsets.index_select(0, bags + 1) - starts
+        offsets = torch.zeros(len(bags) + 1, dtype=torch.int64, device=self.device)
+        torch.cumsum(sizes, 0, out=offsets[1:])
+        n_rows = int(offsets[-1])
+        # Row i of the batch is row i - offsets[bag] + starts[bag] of the data.
+        shifts = (starts - offsets[:-1]).repeat_interleave(sizes, output_size=n_rows)
+        row_index = torch.arange(n_rows, device=self.device) + shifts
+        if buffers is None:
+            rows = self.rows.index_select(0, row_index)
+        else:
+            rows = torch.index_select(
+                self.rows, 0, row_index, out=buffers.gathered(self.rows, n_rows)
+            )
+        y = None if self.y is None else self.y.index_select(0, bags)
+        return rows, offsets, y
 
 
 class BatchBuffers:
@@ -145,6 +262,12 @@ class BlockBatchIterator:
         :class:`BatchBuffers`): faster for large batches, for consumers that are
         done with a batch before they ask for the next, such as a loss or a
         prediction loop.
+
+    max_rows_per_batch : int, default=None
+        For bags visited in order (``shuffle=False``), the most rows a batch
+        holds: consecutive bags are grouped up to ``batch_size`` bags and this
+        many rows, and a bag with more rows is a batch of its own. None groups
+        by ``batch_size`` only. Batches of bags are :class:`BagBatch` objects.
     """
 
     def __init__(
@@ -155,13 +278,14 @@ class BlockBatchIterator:
         random_state=None,
         max_samples_per_iteration=None,
         reuse_memory=False,
+        max_rows_per_batch=None,
     ):
         if shuffle and random_state is None:
             raise ValueError(
                 "BlockBatchIterator needs a numpy Generator as random_state when "
                 "shuffle=True; got random_state=None."
             )
-        if not isinstance(dataset, BlockSubset):
+        if not isinstance(dataset, BlockSubset | BagSubset):
             dataset = BlockSubset(dataset.X, dataset.y)
         self.dataset = dataset
         self.batch_size = batch_size
@@ -169,6 +293,7 @@ class BlockBatchIterator:
         self.random_state = random_state
         self.max_samples_per_iteration = max_samples_per_iteration
         self.reuse_memory = reuse_memory
+        self.max_rows_per_batch = max_rows_per_batch
         self._buffers = BatchBuffers() if reuse_memory else None
         self._order = None
         self._next_position = 0
@@ -179,13 +304,36 @@ class BlockBatchIterator:
             return n_samples
         return min(n_samples, self.max_samples_per_iteration)
 
+    def _groups_rows(self):
+        return (
+            self.max_rows_per_batch is not None
+            and not self.shuffle
+            and isinstance(self.dataset, BagSubset)
+        )
+
+    def _row_limited_slices(self):
+        """Consecutive bags up to ``batch_size`` bags and ``max_rows_per_batch``
+        rows each (at least one bag)."""
+        sizes = self.dataset.sizes().cpu().tolist()
+        start, n_rows = 0, 0
+        for position, size in enumerate(sizes):
+            full = position - start == self.batch_size
+            if position > start and (full or n_rows + size > self.max_rows_per_batch):
+                yield slice(start, position)
+                start, n_rows = position, 0
+            n_rows += size
+        if start < len(sizes):
+            yield slice(start, len(sizes))
+
     def __len__(self):
+        if self._groups_rows():
+            return sum(1 for _ in self._row_limited_slices())
         return math.ceil(self._samples_per_iteration() / self.batch_size)
 
     def _shuffled_positions(self, n_wanted):
         """The next ``n_wanted`` positions of the running permutation."""
         n_samples = len(self.dataset)
-        device = self.dataset.X.device
+        device = self.dataset.device
         pieces = []
         while n_wanted > 0:
             if self._order is None or self._next_position == n_samples:
@@ -199,6 +347,10 @@ class BlockBatchIterator:
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
 
     def __iter__(self):
+        if self._groups_rows():
+            for batch in self._row_limited_slices():
+                yield self.dataset.batch(batch, self._buffers)
+            return
         n_visited = self._samples_per_iteration()
         if self.shuffle:
             positions = self._shuffled_positions(n_visited)

@@ -1,10 +1,11 @@
 """The scikit-learn base of the block classifiers: a torch module trained by skorch.
 
 Everything that does not depend on the model lives here, written once: reading
-2-D or 3-D input as blocks of rows, validation, seeding without touching the global
-random state, the device, batching, early stopping from the initial parameters,
-divergence checks, batch-invariant prediction and saving to a plain file. A model
-class adds its module (``_make_module``) and whatever is truly its own.
+2-D or 3-D input as blocks of rows and sequences of bags of any size, validation,
+seeding without touching the global random state, the device, batching, early
+stopping from the initial parameters, divergence checks, batch-invariant
+prediction and saving to a plain file. A model class adds its module
+(``_make_module``) and whatever is truly its own.
 """
 
 import math
@@ -19,22 +20,35 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 from skorch import NeuralNetBinaryClassifier
 from threadpoolctl import threadpool_limits
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
-from ._batching import BlockBatchIterator, BlockSubset
+from ._batching import BagSubset, BlockBatchIterator, BlockSubset
 from ._callbacks import (
     EarlyStoppingFromInitialParameters,
     StopOnDivergence,
     StopTraining,
     TrainingDiverged,
 )
-from ._layout import check_fitted_layout, resolve_layout, split_layout
+from ._layout import (
+    Bags,
+    check_bags,
+    check_fitted_layout,
+    is_bag_sequence,
+    resolve_layout,
+    split_layout,
+)
 from ._model_file import (
     encode_labels,
     encode_parameters,
@@ -47,6 +61,7 @@ __all__ = ["BlockNetClassifier"]
 # Input dtypes kept as they are (converted to float32 a batch at a time); any other
 # dtype is converted to float32 once, as scikit-learn estimators do.
 _KEPT_DTYPES = [np.float32, np.float64, np.int8]
+_KEPT_DTYPE_NAMES = ("float32", "float64", "int8")
 # Values (blocks x rows x columns) per forward pass at prediction and validation
 # time: 4 MiB of float32, small enough to stay in cache and to be allocated
 # without fresh pages (larger gathers were several times slower), large enough to
@@ -54,6 +69,9 @@ _KEPT_DTYPES = [np.float32, np.float64, np.int8]
 # padded with zeros, so that a sample's score is computed by the same kernels
 # whatever else is predicted with it.
 _CHUNK_VALUES = 1 << 20
+# Rows per forward pass of bags are a multiple of this, so that elementwise
+# kernels treat every row with the same (vector) code; see _modules.py.
+_ROW_MULTIPLE = 64
 
 
 def resolve_device(device, owner):
@@ -150,10 +168,9 @@ class _IndexSplit:
         self.valid = valid
 
     def __call__(self, dataset, y=None, **fit_params):
-        return (
-            BlockSubset(dataset.X, dataset.y, self.train),
-            BlockSubset(dataset.X, dataset.y, self.valid),
-        )
+        if not isinstance(dataset, BlockSubset | BagSubset):
+            dataset = BlockSubset(dataset.X, dataset.y)
+        return dataset.subset(self.train), dataset.subset(self.valid)
 
 
 class BlockNetClassifier(ClassifierMixin, BaseEstimator):
@@ -163,8 +180,18 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     parameters (at least those of ``_parameter_constraints`` here) and
     ``_make_module(n_columns)``, which returns a torch module mapping blocks of
     shape ``(n_blocks, block_size, n_columns)`` to logits of shape
-    ``(n_blocks,)``. It may override ``_initialize_module`` to set the parameters
-    before training and ``_extra_callbacks`` to add skorch callbacks.
+    ``(n_blocks,)``, and bags (``forward(rows, offsets)``) likewise, with the
+    stages ``row_features``, ``pool_features`` and ``head_logits`` (see
+    :class:`AbsMeanModule`). It may override ``_initialize_module`` to set the
+    parameters before training and ``_extra_callbacks`` to add skorch callbacks.
+    A model whose module has ``row_scores`` and ``row_scores_from_features``
+    sets ``_has_row_scores`` to offer :meth:`row_scores`.
+
+    Input is 2-D or 3-D blocks of ``block_size`` rows, or a sequence of bags
+    (2-D arrays of any number of rows). A model fitted on bags has
+    ``block_size_`` None and ``n_features_in_ == n_columns_``, and predicts
+    bags and 3-D blocks of any size; a model fitted on blocks predicts blocks
+    of its layout and bags of any size.
     """
 
     _parameter_constraints: dict = {
@@ -195,6 +222,9 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     # with the same margin. A model class may set its own.
     _initial_loss_margin = 0.1
 
+    # Whether the model scores single rows (see row_scores).
+    _has_row_scores = False
+
     # -- what a model class provides ---------------------------------------------
 
     def _make_module(self, n_columns):
@@ -209,32 +239,93 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
 
     # -- input -------------------------------------------------------------------
 
-    def _as_blocks(self, X, device):
+    def _as_blocks(self, X, device, block_size=None):
         """2-D validated ``X`` as a tensor of blocks on ``device``, without a copy
         when ``X`` is C-contiguous and ``device`` is the CPU."""
-        blocks = X.reshape(len(X), self.block_size_, self.n_columns_)
+        block_size = self.block_size_ if block_size is None else block_size
+        blocks = X.reshape(len(X), block_size, self.n_columns_)
         if not blocks.flags.c_contiguous:  # views such as X[::-1] or Fortran order
             blocks = np.ascontiguousarray(blocks)
-        with warnings.catch_warnings():
-            # Read-only input (a memory map) is never written to: no copy needed.
-            warnings.filterwarnings("ignore", message=".*not writable.*")
-            tensor = torch.from_numpy(blocks)
-        return tensor.to(device)
+        return _tensor(blocks).to(device)
 
-    def _validated_prediction_blocks(self, X):
-        """Validate X for prediction and return it as a CPU tensor of blocks."""
+    def _validated_prediction_input(self, X):
+        """Validate X for prediction. Returns ``(checked, data)``: the 2-D array
+        (or the bags' rows) to check for non-finite values, and a CPU tensor of
+        blocks or :class:`Bags` of numpy arrays."""
         check_is_fitted(self)
         owner = type(self).__name__
+        ensure_all_finite = not self._nonfinite_input_gives_nonfinite_score
+        if is_bag_sequence(X):
+            bags = check_bags(
+                X, owner, dtype=_KEPT_DTYPE_NAMES, n_columns=self.n_columns_
+            )
+            if ensure_all_finite:
+                _check_finite_rows(bags.rows, self)
+            return bags.rows, bags
         X, layout = split_layout(X, owner)
+        if self.block_size_ is None:  # fitted on bags: blocks of any size
+            return self._validated_blocks_for_bag_model(X, layout, ensure_all_finite)
         check_fitted_layout(owner, (self.block_size_, self.n_columns_), layout)
         X = validate_data(
             self,
             X,
             dtype=_KEPT_DTYPES,
             reset=False,
-            ensure_all_finite=not self._nonfinite_input_gives_nonfinite_score,
+            ensure_all_finite=ensure_all_finite,
         )
         return X, self._as_blocks(X, torch.device("cpu"))
+
+    def _validated_blocks_for_bag_model(self, X, layout, ensure_all_finite):
+        owner = type(self).__name__
+        if layout is None:
+            raise ValueError(
+                f"{owner} was fitted on bags of rows, so it cannot tell how to split "
+                "2-D X into rows. Pass X as a sequence of bags (2-D arrays of "
+                f"shape (n_rows, {self.n_columns_})) or as 3-D blocks of shape "
+                f"(n_samples, block_size, {self.n_columns_})."
+            )
+        if layout[1] != self.n_columns_:
+            raise ValueError(
+                f"{owner} was fitted on bags of rows of {self.n_columns_} columns, "
+                f"but got 3-D X of shape (n_samples, {layout[0]}, {layout[1]})."
+            )
+        X = check_array(
+            X,
+            dtype=_KEPT_DTYPES,
+            input_name="X",
+            estimator=self,
+            ensure_all_finite=ensure_all_finite,
+        )
+        return X, self._as_blocks(X, torch.device("cpu"), block_size=layout[0])
+
+    def _validated_training_bags(self, X, y):
+        """Bags and labels for fit; sets the fitted layout of a bag model."""
+        name = type(self).__name__
+        bags = check_bags(X, name, dtype=_KEPT_DTYPE_NAMES)
+        n_columns = bags.rows.shape[1]
+        if self.n_columns is not None and self.n_columns != n_columns:
+            raise ValueError(
+                f"{name} got bags of rows of {n_columns} columns in X, but "
+                f"n_columns={self.n_columns} was given."
+            )
+        sizes = bags.sizes
+        if self.block_size is not None and (sizes != self.block_size).any():
+            raise ValueError(
+                f"{name} got block_size={self.block_size}, but X is a sequence of "
+                f"bags of {sizes.min()} to {sizes.max()} rows. block_size splits 2-D "
+                "X into rows; leave it None for bags."
+            )
+        _check_finite_rows(bags.rows, self)
+        y = column_or_1d(
+            check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True
+        )
+        if len(y) != bags.n_bags:
+            raise ValueError(
+                f"{name} got {bags.n_bags} bags in X but {len(y)} labels in y."
+            )
+        self.block_size_, self.n_columns_ = None, n_columns
+        self.n_features_in_ = n_columns
+        return bags, y
 
     # -- fit ---------------------------------------------------------------------
 
@@ -252,11 +343,14 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, block_size * n_columns) or \
-                (n_samples, block_size, n_columns)
+                (n_samples, block_size, n_columns), or sequence of bags
             The blocks. 2-D input lays each block's rows end to end and needs one
             of ``block_size`` or ``n_columns``. float32, float64 and int8 arrays
             are used as they are, without a copy, and converted to float32 a
             mini-batch at a time; other dtypes are converted to float32 first.
+            A list (or 1-D object array) of 2-D arrays of shape
+            ``(n_rows_i, n_columns)`` is a sequence of bags of any sizes: their
+            rows are concatenated once and pooled bag by bag, never padded.
 
         y : array-like of shape (n_samples,)
             Two class labels.
@@ -278,11 +372,15 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, device):
         name = type(self).__name__
-        X, layout = split_layout(X, name)
-        X, y = validate_data(self, X, y, dtype=_KEPT_DTYPES)
-        self.block_size_, self.n_columns_ = resolve_layout(
-            name, self.block_size, self.n_columns, layout, X.shape[1]
-        )
+        bags = None
+        if is_bag_sequence(X):
+            bags, y = self._validated_training_bags(X, y)
+        else:
+            X, layout = split_layout(X, name)
+            X, y = validate_data(self, X, y, dtype=_KEPT_DTYPES)
+            self.block_size_, self.n_columns_ = resolve_layout(
+                name, self.block_size, self.n_columns, layout, X.shape[1]
+            )
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type != "binary":
@@ -299,8 +397,16 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         early_stopping = self._uses_early_stopping(y_encoded)
         seed = seed_from(self.random_state)
 
-        blocks = self._as_blocks(X, device)
         labels = torch.as_tensor(y_encoded, dtype=torch.float32, device=device)
+        if bags is None:
+            blocks = self._as_blocks(X, device)
+            dataset = BlockSubset(blocks, labels)
+        else:  # the rows once, and the bag offsets
+            blocks = Bags(
+                _tensor(bags.rows).to(device), _tensor(bags.offsets).to(device)
+            )
+            dataset = BagSubset(blocks.rows, blocks.offsets, labels)
+        del X, bags  # the training tensors hold the data
         train = valid = None
         if early_stopping:
             train_positions, valid_positions = self._validation_split(y_encoded, seed)
@@ -316,9 +422,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         callbacks, hidden_keys = self._extra_callbacks()
         callbacks = [("stop_on_divergence", StopOnDivergence()), *callbacks]
         if early_stopping:
-            initial_loss = self._validation_loss(
-                module, BlockSubset(blocks, labels, valid)
-            )
+            initial_loss = self._validation_loss(module, dataset.subset(valid))
             callbacks.append(
                 (
                     "early_stopping",
@@ -338,7 +442,10 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             device=device,
         )
         try:
-            net.fit(blocks, labels)
+            if isinstance(dataset, BagSubset):
+                net.fit(dataset, None)
+            else:
+                net.fit(blocks, labels)
         except TrainingDiverged as diverged:
             raise self._divergence_error(diverged.epoch, diverged.what) from None
         except RuntimeError as error:
@@ -370,7 +477,10 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__random_state=np.random.default_rng(seed),
             iterator_train__max_samples_per_iteration=self.max_samples_per_epoch,
             iterator_valid=BlockBatchIterator,
-            iterator_valid__batch_size=self._blocks_per_pass(module),
+            **{
+                f"iterator_valid__{key}": value
+                for key, value in self._pass_sizes(module).items()
+            },
             iterator_valid__reuse_memory=True,
             device=device,
             verbose=self.verbose,
@@ -383,27 +493,48 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             f"rate (lr={self.lr!r}), or scale the features of X."
         )
 
-    def _blocks_per_pass(self, module):
-        """Blocks per forward pass outside training, so that neither the input
-        nor the output of any linear layer of ``module`` holds more than
-        ``_CHUNK_VALUES`` values (set models have layers wider than a row)."""
+    def _widest(self, module):
+        """The most values per row in any linear layer of ``module``."""
         widths = [self.n_columns_]
         widths += [
             layer.out_features
             for layer in module.modules()
             if isinstance(layer, nn.Linear)
         ]
-        return max(1, _CHUNK_VALUES // (self.block_size_ * max(widths)))
+        return max(widths)
+
+    def _blocks_per_pass(self, module, block_size=None):
+        """Blocks per forward pass outside training, so that neither the input
+        nor the output of any linear layer of ``module`` holds more than
+        ``_CHUNK_VALUES`` values (set models have layers wider than a row)."""
+        block_size = self.block_size_ if block_size is None else block_size
+        return max(1, _CHUNK_VALUES // (block_size * self._widest(module)))
+
+    def _rows_per_pass(self, module):
+        """Rows of bags per forward pass outside training: as many as
+        ``_blocks_per_pass`` allows for one-row blocks, in whole multiples of
+        ``_ROW_MULTIPLE``."""
+        rows = _CHUNK_VALUES // self._widest(module)
+        return max(_ROW_MULTIPLE, rows - rows % _ROW_MULTIPLE)
+
+    def _pass_sizes(self, module):
+        """The batch sizes of a pass over the validation data: blocks, or bags
+        up to ``_rows_per_pass`` rows (or one larger bag)."""
+        if self.block_size_ is not None:
+            return {"batch_size": self._blocks_per_pass(module)}
+        rows = self._rows_per_pass(module)
+        return {"batch_size": rows, "max_rows_per_batch": rows}
 
     def _validation_loss(self, module, subset):
-        """Mean binary cross-entropy of ``module`` on the blocks of ``subset``."""
+        """Mean binary cross-entropy of ``module`` on the samples of ``subset``."""
         total = 0.0
         with torch.no_grad():
             batches = BlockBatchIterator(
-                subset, self._blocks_per_pass(module), reuse_memory=True
+                subset, **self._pass_sizes(module), reuse_memory=True
             )
             for X, y in batches:
-                loss = binary_cross_entropy_with_logits(module(X), y, reduction="sum")
+                logits = module(**X) if isinstance(X, dict) else module(X)
+                loss = binary_cross_entropy_with_logits(logits, y, reduction="sum")
                 total += float(loss)
         return total / len(subset)
 
@@ -450,21 +581,26 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         A sample's logit does not depend on the other samples passed with it:
         blocks are scored in forward passes of one fixed shape, so the same
         kernels compute it bit for bit whether it is predicted alone, in a slice
-        or in a permuted set.
+        or in a permuted set. Bags likewise: their rows pass through the
+        row-wise layers in passes of one fixed shape, each bag is pooled on its
+        own, and the pooled bags go through the head in passes of one fixed
+        shape. Bags of equal size agree with the 3-D blocks of the same rows up
+        to float32 rounding (the operations are grouped differently).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, block_size_ * n_columns_) or \
-                (n_samples, block_size_, n_columns_)
-            The blocks.
+                (n_samples, block_size_, n_columns_), or sequence of bags
+            The blocks, or a list (or 1-D object array) of bags: 2-D arrays of
+            shape ``(n_rows_i, n_columns_)``, any ``n_rows_i >= 1``.
 
         Returns
         -------
         logits : ndarray of shape (n_samples,)
             Positive values predict ``classes_[1]``.
         """
-        X, blocks = self._validated_prediction_blocks(X)
-        logits = self._score_blocks(blocks)
+        X, data = self._validated_prediction_input(X)
+        logits = self._score(data)
         if not np.isfinite(logits).all():
             check_array(
                 X,
@@ -480,23 +616,89 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             )
         return logits
 
-    def _score_blocks(self, blocks):
-        """Logits of CPU blocks in forward passes of one fixed shape."""
-        return self._apply_in_passes(self.net_.module_, blocks)
+    def _score(self, data):
+        """Logits of CPU blocks or of :class:`Bags`, computed in passes of fixed
+        shapes."""
+        if isinstance(data, Bags):
+            return self._score_bags(data)
+        return self._apply_in_passes(self.net_.module_, data)
 
-    def _apply_in_passes(self, compute, blocks, output_shape=()):
+    def _score_bags(self, bags):
+        """Logits of bags: row features in passes of ``_rows_per_pass`` rows,
+        each bag pooled on its own, the head in passes of one fixed shape."""
+        module = self.net_.module_
+        pooled = [None]
+
+        def pool(features, offsets, first_bag, end_bag):
+            bag_pools = module.pool_features(features, offsets)
+            if pooled[0] is None:
+                pooled[0] = torch.empty(
+                    (bags.n_bags, *bag_pools.shape[1:]), dtype=torch.float32
+                )
+            pooled[0][first_bag:end_bag] = bag_pools.cpu()
+
+        self._stream_bags(bags, pool)
+        return self._apply_in_passes(
+            module.head_logits, pooled[0], per_pass=self._rows_per_pass(module)
+        )
+
+    def _stream_bags(self, bags, consume):
+        """Pass the rows of ``bags`` through the module's row-wise layers in
+        forward passes of one fixed shape, and hand the row features of every
+        run of complete bags to ``consume(features, offsets, first_bag,
+        end_bag)``, ``offsets`` relative to ``features``.
+
+        Each pass holds exactly ``_rows_per_pass`` rows (the last one padded with
+        zeros); a bag spread over several passes is kept until complete. So the
+        extra memory is one pass and the features of one bag, and a bag's
+        features, pooled per bag, are the same bits whatever else is passed.
+        """
+        module = self.net_.module_
+        module.eval()
+        rows, offsets = bags.rows, bags.offsets
+        n_rows = len(rows)
+        per_pass = self._rows_per_pass(module)
+        chunk = torch.zeros((per_pass, rows.shape[1]))
+        kept, kept_from, next_bag = None, 0, 0
+        with one_thread_on(self.device_), torch.no_grad():
+            for start in range(0, n_rows, per_pass):
+                stop = min(start + per_pass, n_rows)
+                chunk[: stop - start] = _tensor(rows[start:stop])
+                chunk[stop - start :] = 0  # padding to the fixed shape
+                features = module.row_features(chunk.to(self.device_))
+                features = features[: stop - start]
+                if kept is not None:
+                    features = torch.cat([kept, features])
+                else:
+                    kept_from = start
+                end_bag = int(np.searchsorted(offsets, stop, side="right")) - 1
+                if end_bag > next_bag:
+                    local = offsets[next_bag : end_bag + 1] - kept_from
+                    consume(
+                        features[: local[-1]],
+                        torch.from_numpy(local).to(self.device_),
+                        next_bag,
+                        end_bag,
+                    )
+                done = int(offsets[end_bag]) - kept_from
+                kept = features[done:].clone() if done < len(features) else None
+                kept_from, next_bag = int(offsets[end_bag]), end_bag
+
+    def _apply_in_passes(self, compute, blocks, output_shape=(), per_pass=None):
         """``compute`` (the module, or one of its methods) applied to CPU
         ``blocks`` in forward passes of one fixed shape.
 
-        Every pass holds exactly ``_blocks_per_pass`` blocks, the last one padded
-        with zeros, so a block's output is computed by the same kernels whatever
-        else is passed with it. Returns a float64 array of shape
+        Every pass holds exactly ``per_pass`` blocks (by default
+        ``_blocks_per_pass`` for blocks of this size), the last one padded with
+        zeros, so a block's output is computed by the same kernels whatever else
+        is passed with it. Returns a float64 array of shape
         ``(n_blocks, *output_shape)``.
         """
         module = self.net_.module_
         module.eval()
         n_samples = len(blocks)
-        per_pass = self._blocks_per_pass(module)
+        if per_pass is None:
+            per_pass = self._blocks_per_pass(module, blocks.shape[1])
         outputs = np.empty((n_samples, *output_shape), dtype=np.float64)
         converted = None
         with one_thread_on(self.device_), torch.no_grad():
@@ -521,8 +723,9 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, block_size_ * n_columns_) or \
-                (n_samples, block_size_, n_columns_)
-            The blocks.
+                (n_samples, block_size_, n_columns_), or sequence of bags
+            The blocks, or a list of 2-D bags of any sizes (see
+            :meth:`decision_function`).
 
         Returns
         -------
@@ -538,8 +741,9 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, block_size_ * n_columns_) or \
-                (n_samples, block_size_, n_columns_)
-            The blocks.
+                (n_samples, block_size_, n_columns_), or sequence of bags
+            The blocks, or a list of 2-D bags of any sizes (see
+            :meth:`decision_function`).
 
         Returns
         -------
@@ -548,6 +752,45 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         """
         is_second_class = self.decision_function(X) > 0
         return self.classes_[is_second_class.astype(np.intp)]
+
+    @available_if(lambda self: self._has_row_scores)
+    def row_scores(self, X):
+        """The score of every row of every sample: how much the model makes of it.
+
+        What a row's score is depends on the model: ``|w . x_r + b1|`` for
+        :class:`AbsMeanClassifier`, the attention weight ``a_r`` for
+        :class:`AttentionMILClassifier`. Like the logits, a row's score does not
+        depend on the other samples passed with it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, block_size * n_columns_) or \
+                (n_samples, block_size, n_columns_), or sequence of bags
+            The blocks, or a list of 2-D bags of any sizes (see
+            :meth:`decision_function`).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, block_size), or list of ndarray
+            For blocks, one row of scores per block; for bags, one 1-D array of
+            ``n_rows_i`` scores per bag.
+        """
+        X, data = self._validated_prediction_input(X)
+        module = self.net_.module_
+        if not isinstance(data, Bags):
+            return self._apply_in_passes(module.row_scores, data, data.shape[1:2])
+        scores = np.empty(len(data.rows), dtype=np.float64)
+
+        def score(features, offsets, first_bag, end_bag):
+            start, stop = data.offsets[first_bag], data.offsets[end_bag]
+            bag_scores = module.row_scores_from_features(features, offsets)
+            scores[start:stop] = bag_scores.cpu().numpy()
+
+        self._stream_bags(data, score)
+        return [
+            scores[start:stop]
+            for start, stop in zip(data.offsets[:-1], data.offsets[1:], strict=True)
+        ]
 
     # -- saving without pickle ---------------------------------------------------
 
@@ -578,7 +821,9 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                 "library_version": __version__,
                 "hyperparameters": self._json_hyperparameters(),
                 "layout": {
-                    "block_size": int(self.block_size_),
+                    "block_size": (
+                        None if self.block_size_ is None else int(self.block_size_)
+                    ),
                     "n_columns": int(self.n_columns_),
                 },
                 "classes": classes,
@@ -651,14 +896,17 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             raise invalid(f"its hyperparameters are invalid ({error})") from None
         layout = content["layout"]
         for key in ("block_size", "n_columns"):
-            if getattr(model, key) not in (None, layout[key]):
+            if layout[key] is not None and getattr(model, key) not in (
+                None,
+                layout[key],
+            ):
                 raise invalid(
                     f"its hyperparameter {key}={getattr(model, key)} contradicts "
                     f"the fitted layout's {key}={layout[key]}"
                 )
         model.block_size_ = layout["block_size"]
         model.n_columns_ = layout["n_columns"]
-        model.n_features_in_ = model.block_size_ * model.n_columns_
+        model.n_features_in_ = model.n_columns_ * (model.block_size_ or 1)
         if content["feature_names_in"] is not None:
             model.feature_names_in_ = np.asarray(content["feature_names_in"], object)
         model.classes_ = content["classes"]
@@ -716,3 +964,16 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         super().__setstate__(state)
         if "net_" in state:
             self.device_ = torch.device(self.net_.device)
+
+
+def _tensor(array):
+    """A CPU tensor sharing the memory of a C-contiguous numpy array."""
+    with warnings.catch_warnings():
+        # Read-only input (a memory map) is never written to: no copy needed.
+        warnings.filterwarnings("ignore", message=".*not writable.*")
+        return torch.from_numpy(array)
+
+
+def _check_finite_rows(rows, estimator):
+    """Raise scikit-learn's error, naming X, when ``rows`` holds NaN or infinity."""
+    check_array(rows, dtype=None, input_name="X", estimator=estimator)

@@ -31,7 +31,10 @@ BLOCK_CLASSIFIER_DOCS = {
             and ``n_columns`` must be given and the other is inferred from the
             width of ``X``. With 3-D ``X`` of shape
             ``(n_samples, block_size, n_columns)`` neither is needed, and a given
-            value must agree with the shape.
+            value must agree with the shape. ``X`` can also be a sequence of
+            bags: a list (or 1-D object array) of 2-D arrays of shape
+            ``(n_rows_i, n_columns)`` with any ``n_rows_i >= 1``, pooled bag by
+            bag without padding; then neither is needed either.
 
         n_columns : int, default=None
             The number of features per row. See ``block_size``.
@@ -116,13 +119,16 @@ BLOCK_CLASSIFIER_DOCS = {
             probability the model outputs.
 
         n_features_in_ : int
-            The number of features of 2-D ``X`` (``block_size_ * n_columns_``).
+            The number of features of 2-D ``X`` (``block_size_ * n_columns_``),
+            or ``n_columns_`` when fitted on bags.
 
         feature_names_in_ : ndarray of shape (n_features_in_,)
             Names of features seen during fit, when ``X`` has string column names.
 
-        block_size_ : int
-            The number of rows per sample used in fit.
+        block_size_ : int or None
+            The number of rows per sample used in fit; None when fitted on bags.
+            A model fitted on bags predicts bags and 3-D blocks of any size; one
+            fitted on blocks predicts blocks of its layout and bags of any size.
 
         n_columns_ : int
             The number of features per row used in fit.

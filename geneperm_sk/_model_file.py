@@ -131,18 +131,24 @@ def read_model_file(path, estimator_name):
     if not isinstance(content["hyperparameters"], dict):
         _fail(path, "'hyperparameters' is not a mapping")
     layout = content["layout"]
+    # block_size is null for a model fitted on bags of any size.
     if (
         not isinstance(layout, dict)
         or set(layout) != {"block_size", "n_columns"}
-        or not all(_is_positive_int(value) for value in layout.values())
+        or not _is_positive_int(layout["n_columns"])
+        or not (layout["block_size"] is None or _is_positive_int(layout["block_size"]))
     ):
-        _fail(path, f"'layout' must hold positive block_size and n_columns: {layout!r}")
+        _fail(
+            path,
+            "'layout' must hold positive n_columns and a positive or null "
+            f"block_size: {layout!r}",
+        )
     content["classes"] = _decode_labels(path, content["classes"], content["class_kind"])
     names = content["feature_names_in"]
     if names is not None and (
         not isinstance(names, list)
         or not all(isinstance(name, str) for name in names)
-        or len(names) != layout["block_size"] * layout["n_columns"]
+        or len(names) != (layout["block_size"] or 1) * layout["n_columns"]
     ):
         _fail(path, "'feature_names_in' must be null or one string per feature")
     content["parameters"] = _decode_parameters(path, content["parameters"])

@@ -7,6 +7,52 @@ from torch import nn
 
 __all__ = ["AbsMeanModule", "DeepSetsModule", "GatedAttentionModule"]
 
+# Elementwise kernels handle the last few values of a tensor (fewer than two
+# vector widths) with scalar code, whose exp can differ from the vector code in
+# the last bit. Padding to a multiple of this many values sends every value
+# through the vector code, so a row's result does not depend on where it sits.
+_VECTOR_PADDING = 64
+
+
+# -- pooling over bags of rows -------------------------------------------------------
+#
+# A batch of bags is its rows laid end to end, ``X`` of shape (n_rows, n_columns),
+# and ``offsets`` of shape (n_bags + 1,): bag i is ``X[offsets[i]:offsets[i + 1]]``.
+# Pooling reduces each bag's segment of rows; nothing is padded to the largest bag.
+# On the CPU every segment is reduced on its own, in row order, so a bag's result
+# does not depend on the other bags reduced with it.
+
+
+def segment_pool(values, offsets, reduce):
+    """``reduce`` ("sum", "mean" or "max") of ``values`` over each bag's rows:
+    shape ``(n_bags, *values.shape[1:])``."""
+    return torch.segment_reduce(values, reduce, offsets=offsets, axis=0)
+
+
+def _per_row(pooled, offsets, n_rows):
+    """Each bag's value repeated for each of its rows."""
+    sizes = offsets[1:] - offsets[:-1]
+    return pooled.repeat_interleave(sizes, dim=0, output_size=n_rows)
+
+
+def _exp(values):
+    """``exp`` of a 1-D tensor through the vector code only (see _VECTOR_PADDING)."""
+    n_values = len(values)
+    padded = -(-n_values // _VECTOR_PADDING) * _VECTOR_PADDING
+    if padded == n_values:
+        return torch.exp(values)
+    return torch.exp(nn.functional.pad(values, (0, padded - n_values)))[:n_values]
+
+
+def segment_softmax(logits, offsets):
+    """The softmax of 1-D ``logits`` within each bag: shape ``(n_rows,)``, each
+    bag's values sum to 1."""
+    n_rows = len(logits)
+    largest = segment_pool(logits.detach(), offsets, "max")
+    exponentials = _exp(logits - _per_row(largest, offsets, n_rows))
+    totals = segment_pool(exponentials, offsets, "sum")
+    return exponentials / _per_row(totals, offsets, n_rows)
+
 
 class AbsMeanModule(nn.Module):
     """Row-wise linear score, absolute value, mean over rows, affine output.
@@ -38,6 +84,12 @@ class AbsMeanModule(nn.Module):
     >>> module = AbsMeanModule(n_columns=4)
     >>> module(torch.ones(3, 2, 4)).shape
     torch.Size([3])
+
+    Bags of any size are their rows laid end to end, with offsets:
+
+    >>> rows = torch.ones(6, 4)
+    >>> module(rows, offsets=torch.tensor([0, 1, 6])).shape
+    torch.Size([2])
     """
 
     def __init__(self, n_columns):
@@ -45,25 +97,58 @@ class AbsMeanModule(nn.Module):
         self.row_linear = nn.Linear(n_columns, 1)
         self.output_linear = nn.Linear(1, 1)
 
-    def pooled_row_scores(self, X):
+    def pooled_row_scores(self, X, offsets=None):
         """The mean over rows of ``|w @ x_r + b1|``, of shape ``(n_blocks, 1)``.
 
         Parameters
         ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
-            The blocks.
-        """
-        return self.row_linear(X).abs().mean(dim=1)
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or with ``offsets`` the rows of bags laid end to end.
 
-    def forward(self, X):
-        """The logit of each block, of shape ``(n_blocks,)``.
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``, then ``len(X)``.
+        """
+        if offsets is None:
+            return self.row_linear(X).abs().mean(dim=1)
+        return self.pool_features(self.row_features(X), offsets)
+
+    def forward(self, X, offsets=None):
+        """The logit of each block or bag, of shape ``(n_blocks,)``.
 
         Parameters
         ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
-            The blocks.
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or with ``offsets`` the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``, then ``len(X)``.
         """
-        return self.output_linear(self.pooled_row_scores(X)).squeeze(-1)
+        return self.output_linear(self.pooled_row_scores(X, offsets)).squeeze(-1)
+
+    def row_scores(self, X, offsets=None):
+        """``|w @ x_r + b1|`` for every row: shape ``(n_blocks, block_size)`` for
+        blocks, ``(n_rows,)`` for rows of bags (``offsets`` is not needed)."""
+        return self.row_linear(X).abs().squeeze(-1)
+
+    # The stages of the forward pass, for prediction that streams over rows.
+
+    def row_features(self, X):
+        """What each row contributes, shape ``(n_rows, 1)``: ``|w @ x_r + b1|``."""
+        return self.row_linear(X).abs()
+
+    def pool_features(self, features, offsets):
+        """Each bag's pooled row features, shape ``(n_bags, 1)``."""
+        return segment_pool(features, offsets, "mean")
+
+    def head_logits(self, pooled):
+        """The logits of pooled bags, shape ``(n_bags,)``."""
+        return self.output_linear(pooled).squeeze(-1)
+
+    def row_scores_from_features(self, features, offsets):
+        """The row scores of bags from their row features, shape ``(n_rows,)``."""
+        return features[:, 0]
 
 
 def set_parameters(module, row_weights, row_bias, output_weight, output_bias):
@@ -145,6 +230,11 @@ class DeepSetsModule(nn.Module):
     >>> reversed_rows = blocks.flip(1)
     >>> torch.equal(module(reversed_rows), module(blocks))
     True
+
+    Bags of any size are their rows laid end to end, with offsets:
+
+    >>> module(torch.randn(7, 4), offsets=torch.tensor([0, 2, 7])).shape
+    torch.Size([2])
     """
 
     def __init__(
@@ -166,30 +256,54 @@ class DeepSetsModule(nn.Module):
         )
         self.head = nn.Sequential(*head, nn.Linear(width, 1))
 
-    def pooled_embeddings(self, X):
+    def pooled_embeddings(self, X, offsets=None):
         """The pooled row embeddings, of shape ``(n_blocks, width)``.
 
         Parameters
         ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
-            The blocks.
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or with ``offsets`` the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``, then ``len(X)``.
         """
         embeddings = self.row_network(X)
+        if offsets is not None:
+            return self.pool_features(embeddings, offsets)
         if self.pooling == "mean":
             return embeddings.mean(dim=1)
         if self.pooling == "max":
             return embeddings.amax(dim=1)
         return embeddings.sum(dim=1)
 
-    def forward(self, X):
-        """The logit of each block, of shape ``(n_blocks,)``.
+    def forward(self, X, offsets=None):
+        """The logit of each block or bag, of shape ``(n_blocks,)``.
 
         Parameters
         ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
-            The blocks.
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or with ``offsets`` the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``, then ``len(X)``.
         """
-        return self.head(self.pooled_embeddings(X)).squeeze(-1)
+        return self.head(self.pooled_embeddings(X, offsets)).squeeze(-1)
+
+    # The stages of the forward pass, for prediction that streams over rows.
+
+    def row_features(self, X):
+        """What each row contributes, shape ``(n_rows, width)``: its embedding."""
+        return self.row_network(X)
+
+    def pool_features(self, features, offsets):
+        """Each bag's pooled row features, shape ``(n_bags, width)``."""
+        return segment_pool(features, offsets, self.pooling)
+
+    def head_logits(self, pooled):
+        """The logits of pooled bags, shape ``(n_bags,)``."""
+        return self.head(pooled).squeeze(-1)
 
 
 class GatedAttentionModule(nn.Module):
@@ -261,6 +375,14 @@ class GatedAttentionModule(nn.Module):
     torch.Size([3, 5])
     >>> torch.allclose(weights.sum(dim=1), torch.ones(3))
     True
+
+    Bags of any size are their rows laid end to end, with offsets:
+
+    >>> rows, offsets = torch.randn(7, 4), torch.tensor([0, 2, 7])
+    >>> module(rows, offsets=offsets).shape
+    torch.Size([2])
+    >>> module.attention_weights(rows, offsets=offsets).shape
+    torch.Size([7])
     """
 
     def __init__(
@@ -279,42 +401,88 @@ class GatedAttentionModule(nn.Module):
         )
         self.head = nn.Sequential(*head, nn.Linear(width, 1))
 
-    def _embeddings_and_weights(self, X):
+    def _embeddings_and_logits(self, X):
+        """The row embeddings ``h_r`` and attention logits ``e_r``."""
         embeddings = self.row_network(X)
         gated = torch.tanh(self.attention_tanh(embeddings)) * torch.sigmoid(
             self.attention_gate(embeddings)
         )
-        weights = torch.softmax(self.attention_score(gated).squeeze(-1), dim=1)
-        return embeddings, weights
+        return embeddings, self.attention_score(gated).squeeze(-1)
 
-    def attention_weights(self, X):
-        """The attention ``a_r`` on each row, of shape ``(n_blocks, block_size)``;
-        every block's weights sum to 1.
+    def _embeddings_and_weights(self, X):
+        embeddings, logits = self._embeddings_and_logits(X)
+        return embeddings, torch.softmax(logits, dim=1)
+
+    def attention_weights(self, X, offsets=None):
+        """The attention ``a_r`` on each row, of shape ``(n_blocks, block_size)``
+        (``(n_rows,)`` for bags); every block's weights sum to 1.
 
         Parameters
         ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
-            The blocks.
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or with ``offsets`` the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``, then ``len(X)``.
         """
+        if offsets is not None:
+            return segment_softmax(self._embeddings_and_logits(X)[1], offsets)
         return self._embeddings_and_weights(X)[1]
 
-    def pooled_embeddings(self, X):
+    row_scores = attention_weights
+
+    def pooled_embeddings(self, X, offsets=None):
         """``z = sum_r a_r h_r``, of shape ``(n_blocks, width)``.
 
         Parameters
         ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
-            The blocks.
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or with ``offsets`` the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``, then ``len(X)``.
         """
+        if offsets is not None:
+            return self._pool(*self._embeddings_and_logits(X), offsets)
         embeddings, weights = self._embeddings_and_weights(X)
         return (weights.unsqueeze(-1) * embeddings).sum(dim=1)
 
-    def forward(self, X):
-        """The logit of each block, of shape ``(n_blocks,)``.
+    def forward(self, X, offsets=None):
+        """The logit of each block or bag, of shape ``(n_blocks,)``.
 
         Parameters
         ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns)
-            The blocks.
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or with ``offsets`` the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``, then ``len(X)``.
         """
-        return self.head(self.pooled_embeddings(X)).squeeze(-1)
+        return self.head(self.pooled_embeddings(X, offsets)).squeeze(-1)
+
+    def _pool(self, embeddings, logits, offsets):
+        weights = segment_softmax(logits, offsets)
+        return segment_pool(weights.unsqueeze(-1) * embeddings, offsets, "sum")
+
+    # The stages of the forward pass, for prediction that streams over rows.
+
+    def row_features(self, X):
+        """What each row contributes, shape ``(n_rows, width + 1)``: its
+        embedding, then its attention logit."""
+        embeddings, logits = self._embeddings_and_logits(X)
+        return torch.cat([embeddings, logits.unsqueeze(-1)], dim=1)
+
+    def pool_features(self, features, offsets):
+        """Each bag's attention-pooled embedding, shape ``(n_bags, width)``."""
+        return self._pool(features[:, :-1], features[:, -1], offsets)
+
+    def head_logits(self, pooled):
+        """The logits of pooled bags, shape ``(n_bags,)``."""
+        return self.head(pooled).squeeze(-1)
+
+    def row_scores_from_features(self, features, offsets):
+        """The attention weights of bags from their row features, ``(n_rows,)``."""
+        return segment_softmax(features[:, -1], offsets)

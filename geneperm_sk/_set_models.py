@@ -289,7 +289,8 @@ class AttentionMILClassifier(BlockNetClassifier):
 
     the pooled embedding is ``z = sum_r a_r h_r`` and the logit is
     ``s = rho(z)``; the probability of ``classes_[1]`` is ``sigmoid(s)``.
-    :meth:`row_attention` returns the weights ``a_r``.
+    :meth:`row_scores` (and its alias :meth:`row_attention`) returns the
+    weights ``a_r``.
 
     The defaults were chosen by measurement on Gene-Perm data; the measurements
     are in the :ref:`User Guide <set_model_defaults>`.
@@ -305,7 +306,7 @@ class AttentionMILClassifier(BlockNetClassifier):
     >>> X, y, table = make_geneperm(
     ...     2000, n_columns=10, block_size=4, return_table=True, random_state=0)
     >>> clf = AttentionMILClassifier(n_columns=10, device="cpu", random_state=0)
-    >>> clf.fit(X, y).row_attention(X[:2]).shape
+    >>> clf.fit(X, y).row_scores(X[:2]).shape
     (2, 4)
     >>> X_test, y_test = make_geneperm(2000, block_size=4, table=table, random_state=1)
     >>> bool(clf.score(X_test, y_test) > 0.9)
@@ -359,6 +360,9 @@ class AttentionMILClassifier(BlockNetClassifier):
         _layer_sizes(self, "row_hidden_sizes")
         _layer_sizes(self, "head_hidden_sizes")
 
+    # row_scores gives each row's attention weight.
+    _has_row_scores = True
+
     def _make_module(self, n_columns):
         return GatedAttentionModule(
             n_columns,
@@ -368,21 +372,19 @@ class AttentionMILClassifier(BlockNetClassifier):
         )
 
     def row_attention(self, X):
-        """The attention weight ``a_r`` of every row of every block.
+        """The attention weight ``a_r`` of every row: the same as :meth:`row_scores`.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, block_size_ * n_columns_) or \
-                (n_samples, block_size_, n_columns_)
-            The blocks.
+        X : array-like of shape (n_samples, block_size * n_columns_) or \
+                (n_samples, block_size, n_columns_), or sequence of bags
+            The blocks, or a list of 2-D bags of any sizes.
 
         Returns
         -------
-        weights : ndarray of shape (n_samples, block_size_)
-            Non-negative weights; each block's sum to 1. The rows the model
-            pools, in multiple-instance terms the instances it finds telling.
+        weights : ndarray of shape (n_samples, block_size), or list of ndarray
+            Non-negative weights; each block's (bag's) sum to 1. The rows the
+            model pools, in multiple-instance terms the instances it finds
+            telling. For bags, one 1-D array per bag.
         """
-        _, blocks = self._validated_prediction_blocks(X)
-        return self._apply_in_passes(
-            self.net_.module_.attention_weights, blocks, (self.block_size_,)
-        )
+        return self.row_scores(X)

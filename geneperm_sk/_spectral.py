@@ -15,13 +15,18 @@ import torch
 from scipy.special import expit, xlogy
 from sklearn.linear_model import LogisticRegression
 
-from ._batching import BatchBuffers
+from ._batching import BagSubset, BatchBuffers
+from ._layout import Bags
+from ._modules import segment_pool
 
 __all__ = ["spectral_parameters"]
 
 # Rows per chunk when streaming over the training data: the chunk's float32 copy
 # (a few MiB) is all the extra memory the moments take.
 _ROWS_PER_CHUNK = 16_384
+# Chunks of bags also hold at most this many values (4 MiB of float32), so that
+# wide rows (Musk's 166 columns) keep the start's extra memory to a few MiB.
+_BAG_CHUNK_VALUES = 1 << 20
 # Ridge added to the denominator matrix, relative to its mean diagonal entry.
 _RELATIVE_RIDGE = 1e-6
 # Inverse regularisation strength of the logistic fit of the output affine: weak,
@@ -47,7 +52,12 @@ def _chunks_of(X, indices):
 
     ``indices`` are sorted, so that the gathers read ``X`` front to back. Every
     chunk is gathered into the same memory: use one before asking for the next.
+    For :class:`Bags` of tensors ``X`` a chunk is ``(rows, offsets)``: the rows
+    of whole bags and where each starts; for blocks it is 3-D, ``offsets`` None.
     """
+    if isinstance(X, Bags):
+        yield from _bag_chunks_of(X, indices)
+        return
     samples_per_chunk = max(1, _ROWS_PER_CHUNK // X.shape[1])
     dtype = _compute_dtype(X)
     buffers = BatchBuffers()
@@ -55,9 +65,33 @@ def _chunks_of(X, indices):
         rows = indices[start : start + samples_per_chunk]
         gathered = torch.index_select(X, 0, rows, out=buffers.gathered(X, len(rows)))
         if gathered.dtype == dtype:
-            yield gathered
+            yield gathered, None
         else:
-            yield buffers.converted(gathered, dtype).copy_(gathered)
+            yield buffers.converted(gathered, dtype).copy_(gathered), None
+
+
+def _bag_chunks_of(bags, indices):
+    """The bags at ``indices`` in chunks of whole bags, up to ``_ROWS_PER_CHUNK``
+    rows and ``_BAG_CHUNK_VALUES`` values each (at least one bag), as
+    ``(rows, offsets)`` in the compute dtype."""
+    dtype = _compute_dtype(bags.rows)
+    rows_per_chunk = min(
+        _ROWS_PER_CHUNK, max(1, _BAG_CHUNK_VALUES // bags.rows.shape[1])
+    )
+    subset = BagSubset(bags.rows, bags.offsets, None)
+    sizes = (bags.offsets[1:] - bags.offsets[:-1]).index_select(0, indices)
+    sizes = sizes.cpu().numpy()
+    ends = np.cumsum(sizes)
+    buffers = BatchBuffers()
+    start = 0
+    while start < len(indices):
+        first_row = ends[start] - sizes[start]
+        stop = int(np.searchsorted(ends, first_row + rows_per_chunk, side="right"))
+        rows, offsets, _ = subset.gather(indices[start : max(stop, start + 1)], buffers)
+        if rows.dtype != dtype:
+            rows = buffers.converted(rows, dtype).copy_(rows)
+        yield rows, offsets
+        start = max(stop, start + 1)
 
 
 def _augmented_second_moments(X, y, indices):
@@ -67,14 +101,14 @@ def _augmented_second_moments(X, y, indices):
     small-integer data in float32) and its totals are accumulated in float64.
     Returns two float64 arrays of shape ``(n_columns + 1, n_columns + 1)``.
     """
-    n_columns = X.shape[2]
+    n_columns = X.shape[-1] if not isinstance(X, Bags) else X.rows.shape[1]
     moments = []
     for label in (0, 1):
         class_indices = indices[y.index_select(0, indices) == label]
         total = torch.zeros(
-            n_columns + 1, n_columns + 1, dtype=torch.float64, device=X.device
+            n_columns + 1, n_columns + 1, dtype=torch.float64, device=y.device
         )
-        for blocks in _chunks_of(X, class_indices):
+        for blocks, _ in _chunks_of(X, class_indices):
             rows = blocks.reshape(-1, n_columns)
             column_sums = rows.sum(dim=0, dtype=torch.float64)
             total[:n_columns, :n_columns] += (rows.T @ rows).to(torch.float64)
@@ -97,12 +131,15 @@ def _top_generalised_eigenvector(numerator, denominator):
 
 def _pooled_scores(X, indices, directions):
     """``mean_r |[x_r, 1] . v|`` per block for each direction, shape (n, k)."""
-    dtype = _compute_dtype(X)
-    weights = torch.as_tensor(directions[:-1], dtype=dtype, device=X.device)
-    biases = torch.as_tensor(directions[-1], dtype=dtype, device=X.device)
+    rows = X.rows if isinstance(X, Bags) else X
+    dtype = _compute_dtype(rows)
+    weights = torch.as_tensor(directions[:-1], dtype=dtype, device=rows.device)
+    biases = torch.as_tensor(directions[-1], dtype=dtype, device=rows.device)
     pooled = [
         (blocks @ weights + biases).abs().mean(dim=1)
-        for blocks in _chunks_of(X, indices)
+        if offsets is None
+        else segment_pool((blocks @ weights + biases).abs(), offsets, "mean")
+        for blocks, offsets in _chunks_of(X, indices)
     ]
     return torch.cat(pooled).cpu().numpy().astype(np.float64)
 
@@ -124,9 +161,11 @@ def spectral_parameters(X, y, indices=None):
 
     Parameters
     ----------
-    X : torch.Tensor of shape (n_blocks, block_size, n_columns)
+    X : torch.Tensor of shape (n_blocks, block_size, n_columns) or Bags
         Blocks on the training device, in any dtype: they are read a chunk at a
-        time and never copied whole.
+        time and never copied whole. Or bags of any sizes: :class:`Bags` of the
+        rows, of shape ``(n_rows, n_columns)``, and the int64 offsets, tensors
+        on the training device; the moments are then over the rows of the bags.
 
     y : torch.Tensor of shape (n_blocks,)
         Labels, 1 for the positive class and 0 for the negative one.
@@ -141,7 +180,7 @@ def spectral_parameters(X, y, indices=None):
         ``output_weight`` and ``output_bias`` (floats).
     """
     if indices is None:
-        indices = torch.arange(len(X), device=X.device)
+        indices = torch.arange(len(y), device=y.device)
     indices = indices.sort().values
     if len(indices) > MAX_START_SAMPLES:
         spread = torch.linspace(0, len(indices) - 1, MAX_START_SAMPLES)
