@@ -182,7 +182,7 @@ def test_earlier_results_are_kept_unless_resumed_or_overwritten(
 
     # A finished run resumed prints its table again without computing anything.
     with monkeypatch.context() as patch:
-        patch.setattr(study_module, "_run_task", None)
+        patch.setattr(study_module, "run_task", None)
         assert main([*arguments, "--resume"]) == 0
     assert capsys.readouterr().out.split("wrote")[0] == table
     assert csv.read_bytes() == content

@@ -24,6 +24,7 @@ RECORD_KEYS = {
     "mean_fit_time",
     "bayes_accuracy",
     "chance_accuracy",
+    "error",
 }
 
 

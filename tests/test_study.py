@@ -24,8 +24,8 @@ from geneperm_sk._study import (
     RECORD_FIELDS,
     _missing_class_probability,
     _point_seeds,
-    _Study,
     _with_row_layout,
+    plan_study,
 )
 
 SMALL = dict(n_columns=6, n_table_rows=50, test_size=400, random_state=0)
@@ -152,18 +152,19 @@ def test_seeds_come_from_a_stable_digest_of_the_settings():
     assert _point_seeds(0, settings, 1) == (1820253076, 3246566591)
 
     def seeds(grid):
-        study = _Study(
+        study = plan_study(
             {"d": DummyClassifier()},
             grid,
             n_repeats=1,
             cv=None,
             test_size=10,
             scoring="accuracy",
+            error_score="raise",
             random_state=0,
             generator_params={},
             caller="geneperm_study",
         )
-        return [(task.data_seed, task.test_seed) for task in study.tasks]
+        return [(t.recipe.data_seed, t.recipe.test_seed) for t in study.tasks]
 
     # Equal settings of other numeric types give the same seeds.
     numpy_typed = {"block_size": [np.int64(4)], "positive_fraction": [np.float32(0.5)]}
@@ -182,13 +183,14 @@ def test_same_records_whatever_n_jobs():
 
 def test_a_task_carries_a_recipe_whose_size_does_not_grow_with_n_samples():
     tracemalloc.start()
-    study = _Study(
+    study = plan_study(
         {"centroid": NearestCentroid()},
         {"n_samples": [100, 10**9]},
         n_repeats=1,
         cv=None,
         test_size=10**9,
         scoring="accuracy",
+        error_score="raise",
         random_state=0,
         generator_params={"block_size": 16, "n_columns": 64},
         caller="geneperm_study",
@@ -308,7 +310,10 @@ def test_results_file_is_a_csv_of_the_records(tmp_path):
     assert list(frame.columns) == list(RECORD_FIELDS)
     assert len(frame) == len(records) == 8
     for record, row in zip(records, frame.to_dict("records"), strict=True):
-        assert row == {**record, "test_scores": json.dumps(record["test_scores"])}
+        expected = {**record, "test_scores": json.dumps(record["test_scores"])}
+        assert expected.pop("error") is None
+        assert math.isnan(row.pop("error"))  # an empty cell
+        assert row == expected
     description = json.loads((tmp_path / "study.csv.json").read_text())
     assert description["study"]["n_repeats"] == 2
     assert description["study"]["settings"]["block_size"] == [1, 2]
@@ -406,14 +411,14 @@ def test_a_file_of_a_different_study_is_an_error(tmp_path, change, difference):
 def test_files_not_written_by_a_study_are_errors(tmp_path):
     foreign = tmp_path / "foreign.csv"
     foreign.write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError, match="does not: the file was not written"):
+    with pytest.raises(ValueError, match="does not exist; the file was not written"):
         study_into(foreign)
     assert foreign.read_text() == "a,b\n1,2\n"
 
     path = tmp_path / "study.csv"
     study_into(path)
     with open(path, "a") as file:
-        file.write("counting,1,6,50,40,0.5,7,oops,0,0,0.75,0.5,[]\n")
+        file.write("counting,1,6,50,40,0.5,7,oops,0,0,0.75,0.5,[],\n")
     with pytest.raises(ValueError, match="Line 10 of the results_file"):
         study_into(path)
 
