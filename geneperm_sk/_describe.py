@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import json
 import re
+import struct
 import types
 from numbers import Integral, Real
 
@@ -59,6 +60,10 @@ def _describe(value, where, opaque, depth, seen):
         return int(value)
     if isinstance(value, Real):
         return float(value)
+    if isinstance(value, np.generic):
+        return _describe(value.item(), where, opaque, depth, seen)
+    if isinstance(value, (bytes, bytearray)):
+        return {"bytes": bytes(value).hex()}
     if depth > _MAX_DEPTH or id(value) in seen:
         opaque.append(f"{where}: {type(value).__name__} nested too deeply")
         return {"class": _path(type(value)), "opaque": True}
@@ -110,16 +115,43 @@ def _describe(value, where, opaque, depth, seen):
             return f"{module}.{qualname}"
         opaque.append(f"{where}: {value!r} has no module-level name")
         return {"class": _path(type(value)), "opaque": True}
+    if _has_hidden_state(type(value)):
+        # Part of the state may live in C: describe what pickling would keep.
+        try:
+            reduced = value.__reduce_ex__(4)
+        except Exception:  # not picklable: nothing shows the state
+            reduced = None
+        if isinstance(reduced, tuple) and len(reduced) >= 2:
+            return {"class": _path(type(value)), "reduce": inner(reduced[1:3], ".")}
+        opaque.append(
+            f"{where}: a {_path(type(value))} whose state is hidden from Python"
+        )
+        return {"class": _path(type(value)), "opaque": True}
     state = _state(value)
     if state is not None:
         return {"class": _path(type(value)), "state": inner(state, ".")}
-    text = repr(value)
     if type(value).__repr__ is object.__repr__:
         opaque.append(
             f"{where}: a {_path(type(value))} whose state is not in its attributes"
         )
         return {"class": _path(type(value)), "opaque": True}
-    return {"class": _path(type(value)), "repr": _MEMORY_ADDRESS.sub("", text)}
+    return {"class": _path(type(value)), "repr": _MEMORY_ADDRESS.sub("", repr(value))}
+
+
+_POINTER = struct.calcsize("P")
+
+
+def _has_hidden_state(cls):
+    """Whether instances of ``cls`` may keep state in C, out of their __dict__:
+    whether a class among its bases makes instances larger than its slots and
+    the pointers to ``__dict__`` and ``__weakref__`` take."""
+    for base in cls.__mro__[:-1]:
+        parent = base.__base__ or object
+        slots = base.__dict__.get("__slots__", ())
+        slots = (slots,) if isinstance(slots, str) else tuple(slots)
+        if base.__basicsize__ - parent.__basicsize__ > _POINTER * (len(slots) + 2):
+            return True
+    return False
 
 
 def _state(value):
@@ -179,7 +211,7 @@ def _global_names(code):
     names = set(code.co_names)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            names |= _global_names(const)
+            names.update(_global_names(const))
     return sorted(names)
 
 
