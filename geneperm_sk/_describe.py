@@ -72,6 +72,9 @@ def _describe(value, where, opaque, depth, seen):
     def inner(item, suffix):
         return _describe(item, f"{where}{suffix}", opaque, depth + 1, seen)
 
+    def attributes(mapping):
+        return {str(key): inner(item, f".{key}") for key, item in mapping.items()}
+
     if isinstance(value, (list, tuple)):
         return [inner(item, f"[{index}]") for index, item in enumerate(value)]
     if isinstance(value, dict):
@@ -98,7 +101,7 @@ def _describe(value, where, opaque, depth, seen):
         except TypeError:
             params = None
         if params is not None:
-            return {"class": _path(type(value)), "params": inner(params, ".")}
+            return {"class": _path(type(value)), "params": attributes(params)}
     if isinstance(value, types.MethodType):
         return {
             "method": inner(value.__func__, ".__func__"),
@@ -129,7 +132,7 @@ def _describe(value, where, opaque, depth, seen):
         return {"class": _path(type(value)), "opaque": True}
     state = _state(value)
     if state is not None:
-        return {"class": _path(type(value)), "state": inner(state, ".")}
+        return {"class": _path(type(value)), "state": attributes(state)}
     if type(value).__repr__ is object.__repr__:
         opaque.append(
             f"{where}: a {_path(type(value))} whose state is not in its attributes"
