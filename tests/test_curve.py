@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pandas
 import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -58,7 +59,6 @@ def test_one_record_per_value_and_estimator():
 
 
 def test_records_load_into_a_dataframe():
-    pandas = pytest.importorskip("pandas")
     records = small_curve([("dummy", DummyClassifier())])
     frame = pandas.DataFrame(records)
     assert list(frame["block_size"]) == [1, 2]
