@@ -16,6 +16,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from threadpoolctl import threadpool_limits
 
+import geneperm_sk._geneperm_recipe as recipe_module
 import geneperm_sk._study as study_module
 from geneperm_sk.__main__ import ESTIMATORS, main
 
@@ -42,7 +43,7 @@ def no_work(monkeypatch):
     def no_drawing(*args, **kwargs):
         raise AssertionError("data drawn before the arguments were checked")
 
-    monkeypatch.setattr(study_module, "make_geneperm", no_drawing)
+    monkeypatch.setattr(recipe_module, "make_geneperm", no_drawing)
 
 
 class BudgetClassifier(ClassifierMixin, BaseEstimator):

@@ -26,18 +26,18 @@ from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+import geneperm_sk._geneperm_recipe as recipe_module
 import geneperm_sk._study as study_module
 from geneperm_sk import AbsMeanClassifier, bayes_accuracy, geneperm_study
-from geneperm_sk._results_file import describe_differences
-from geneperm_sk._study import (
+from geneperm_sk._geneperm_recipe import (
     _MAX_MISSING_CLASS_PROBABILITY,
     GENERATOR_SETTINGS,
-    RECORD_FIELDS,
     _missing_class_probability,
     _point_seeds,
     _with_row_layout,
-    plan_study,
 )
+from geneperm_sk._results_file import describe_differences
+from geneperm_sk._study import RECORD_FIELDS, plan_study
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(n_columns=6, n_table_rows=50, test_size=400, random_state=0)
@@ -165,7 +165,7 @@ def test_a_points_data_do_not_depend_on_the_other_points():
 
 def test_seeds_come_from_a_stable_digest_of_the_settings():
     # Pinned: Python's salted hash() would change them from one process to the next.
-    settings = dict(study_module._GENERATOR_DEFAULTS)
+    settings = dict(recipe_module._GENERATOR_DEFAULTS)
     assert _point_seeds(0, settings, 0) == (1953411513, 4707442)
     assert _point_seeds(0, settings, 1) == (1820253076, 3246566591)
 
@@ -565,7 +565,7 @@ def test_invalid_input_is_an_error_before_any_data_are_drawn(
     def no_drawing(*args, **kwargs):
         raise AssertionError("data drawn before the arguments were checked")
 
-    monkeypatch.setattr(study_module, "make_geneperm", no_drawing)
+    monkeypatch.setattr(recipe_module, "make_geneperm", no_drawing)
     with pytest.raises(error, match=match):
         geneperm_study(estimators, grid, random_state=0, **params)
 
@@ -962,13 +962,13 @@ def test_a_mean_edited_by_hand_is_found(tmp_path):
 
 def test_training_sizes_are_decided_by_arithmetic(monkeypatch):
     calls = []
-    original = study_module._missing_class_probability
+    original = recipe_module._missing_class_probability
 
     def counted(*args):
         calls.append(args)
         return original(*args)
 
-    monkeypatch.setattr(study_module, "_missing_class_probability", counted)
+    monkeypatch.setattr(recipe_module, "_missing_class_probability", counted)
     with pytest.raises(ValueError, match=r"Use n_samples >= (\d+)\.") as info:
         geneperm_study(
             {"d": DummyClassifier()}, {"positive_fraction": [1e-6]}, random_state=0
@@ -992,7 +992,7 @@ def test_data_no_machine_can_hold_are_refused_before_any_work(monkeypatch):
     def no_drawing(*args, **kwargs):
         raise AssertionError("data drawn before the arguments were checked")
 
-    monkeypatch.setattr(study_module, "make_geneperm", no_drawing)
+    monkeypatch.setattr(recipe_module, "make_geneperm", no_drawing)
     with pytest.raises(ValueError) as info:
         geneperm_study({"d": DummyClassifier()}, {"n_samples": [2**70]})
     assert "ask for data no machine can hold" in str(info.value)
