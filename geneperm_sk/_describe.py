@@ -59,7 +59,8 @@ def _describe(value, where, opaque, depth, seen):
     if isinstance(value, Integral):
         return int(value)
     if isinstance(value, Real):
-        return float(value)
+        value = float(value)
+        return value if np.isfinite(value) else repr(value)  # JSON has no NaN
     if isinstance(value, np.generic):
         return _describe(value.item(), where, opaque, depth, seen)
     if isinstance(value, (bytes, bytearray)):

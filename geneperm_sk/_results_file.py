@@ -214,6 +214,7 @@ if sys.platform == "win32":  # pragma: no cover - not run on the test machines
     import msvcrt
 
     def _try_lock(file):
+        file.seek(0)
         try:
             msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
         except OSError:
