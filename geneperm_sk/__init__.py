@@ -15,8 +15,7 @@ from ._modules import AbsMeanModule, DeepSetsModule, GatedAttentionModule
 from ._set_models import AttentionMILClassifier, DeepSetsClassifier
 from ._show_versions import show_versions
 from ._study import geneperm_study
-
-__version__ = "0.2.0.dev0"
+from ._version import __version__
 
 __all__ = [
     "AbsMeanClassifier",

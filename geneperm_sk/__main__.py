@@ -18,7 +18,7 @@ import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
-from joblib import effective_n_jobs, parallel_config
+from joblib import parallel_config
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -26,11 +26,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from ._absmean import AbsMeanClassifier
-from ._curve import _curve_record, _curve_study
+from ._curve import curve_records, plan_curve
 from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
 from ._features import RowSecondMoments
 from ._set_models import AttentionMILClassifier, DeepSetsClassifier
-from ._study import _SETTING_TYPES, GENERATOR_SETTINGS, _Study, _task_bytes
+from ._study import GENERATOR_SETTINGS, SETTING_TYPES, plan_study
 
 # Command-line name -> (display name, factory taking the random seed). A new model
 # needs one line here.
@@ -135,7 +135,7 @@ def _grid_item(text):
         raise argparse.ArgumentTypeError(
             f"expected a comma-separated list of values for {name}, got {text!r}"
         )
-    kind = _SETTING_TYPES[name]
+    kind = SETTING_TYPES[name]
     try:
         return name, [kind(part) for part in parts]
     except ValueError:
@@ -339,19 +339,14 @@ def _available_memory():
     return psutil.virtual_memory().available
 
 
-def _check_memory(parser, study, n_jobs):
+def _check_memory(parser, plan, n_jobs):
     """Refuse settings whose data could not be held in memory, by arithmetic."""
     available = _available_memory()
     if available is None:
         return
-    n_at_once = min(effective_n_jobs(n_jobs), len(study.tasks))
-    largest = max(
-        study.points,
-        key=lambda point: _task_bytes(point, test_size=study.test_size, cv=study.cv),
-    )
-    needed = n_at_once * _task_bytes(largest, test_size=study.test_size, cv=study.cv)
+    needed, n_at_once, largest = plan.memory_needed(n_jobs)
     if needed > available:
-        settings = ", ".join(f"{name}={largest[name]}" for name in GENERATOR_SETTINGS)
+        settings = ", ".join(f"{name}={value}" for name, value in largest.items())
         parser.error(
             f"the data of {n_at_once} task(s) at once with {settings} would take "
             f"about {needed / 2**30:.3g} GiB of memory, and {available / 2**30:.3g} "
@@ -383,13 +378,33 @@ def _check_file_paths(parser, option, paths):
             )
 
 
+def _plot_format(parser, path):
+    """The format matplotlib writes ``path`` in: its extension's, or PNG for a
+    name without one; an argparse error for an extension matplotlib lacks."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        parser.error("--plot needs matplotlib: pip install 'geneperm_sk[plot]'")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    extension = path.suffix[1:].lower()
+    if not extension:
+        return "png"
+    if extension not in formats:
+        parser.error(
+            f"--plot: matplotlib cannot write the format of {path.name!r}; expected "
+            f"a file name ending in .{', .'.join(sorted(formats))} (or no "
+            "extension, for PNG)"
+        )
+    return extension
+
+
 def _estimators(keys, seed):
     return {ESTIMATORS[key][0]: ESTIMATORS[key][1](seed) for key in dict.fromkeys(keys)}
 
 
 def _interrupted(results, n_tasks, how_to_resume):
     print(
-        f"\ninterrupted: {len(results.order)} of {n_tasks} results are saved in "
+        f"\ninterrupted: {results.n_records} of {n_tasks} results are saved in "
         f"{results.path}; {how_to_resume}",
         file=sys.stderr,
     )
@@ -422,7 +437,7 @@ def format_table(records, block_sizes):
 def _compare(args, parser):
     block_sizes = list(dict.fromkeys(args.block_sizes))
     try:
-        study = _curve_study(
+        plan = plan_curve(
             _estimators(args.estimators, args.random_state),
             "block_size",
             block_sizes,
@@ -431,6 +446,7 @@ def _compare(args, parser):
             cv=args.cv,
             test_size=10_000,
             scoring="accuracy",
+            error_score="raise",
             random_state=args.random_state,
             results_file=args.output_dir / RESULTS_NAME,
             generator_params={
@@ -440,7 +456,7 @@ def _compare(args, parser):
         )
     except ValueError as error:
         parser.error(str(error))
-    _check_memory(parser, study, args.n_jobs)
+    _check_memory(parser, plan, args.n_jobs)
     _check_writable_folder(parser, "--output-dir", args.output_dir)
     csv_path = args.output_dir / RESULTS_NAME
     png_path = args.output_dir / PLOT_NAME
@@ -456,18 +472,20 @@ def _compare(args, parser):
             "choose another --output-dir"
         )
     try:
-        results = study.open_results(csv_path, overwrite=args.overwrite)
+        results = plan.open_results(csv_path, overwrite=args.overwrite)
     except ValueError as error:
-        parser.error(f"--resume: {error} Or pass --overwrite to replace it.")
-    try:
-        records = study.run(n_jobs=args.n_jobs, results=results, verbose=1)
-    except KeyboardInterrupt:
-        return _interrupted(
-            results,
-            len(study.tasks),
-            "run the same command with --resume to finish",
-        )
-    records = [_curve_record(record, "block_size") for record in records]
+        option = "--resume" if args.resume else "--output-dir"
+        parser.error(f"{option}: {error} Or pass --overwrite to replace it.")
+    with results:
+        try:
+            records = plan.run(n_jobs=args.n_jobs, results=results, verbose=1)
+        except KeyboardInterrupt:
+            return _interrupted(
+                results,
+                len(plan.tasks),
+                "run the same command with --resume to finish",
+            )
+    records = curve_records(records, "block_size")
 
     print(
         f"\nCross-validated accuracy ({args.cv}-fold, {args.n_samples} samples, "
@@ -519,26 +537,25 @@ def _study(args, parser):
         parser.error(
             "the study command prints its summary with pandas: pip install pandas"
         )
+    plot_format = None
     if args.plot is not None:
         if len(varied) not in (1, 2):
             parser.error(
                 "--plot draws a grid that varies one setting (curves) or two "
                 f"(heatmaps); this grid varies {len(varied)}: {varied}"
             )
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            parser.error("--plot needs matplotlib: pip install 'geneperm_sk[plot]'")
+        plot_format = _plot_format(parser, args.plot)
         _check_writable_folder(parser, "--plot", args.plot.parent)
         _check_file_paths(parser, "--plot", [args.plot])
     try:
-        study = _Study(
+        plan = plan_study(
             _estimators(args.estimators, args.random_state),
             grid,
             n_repeats=args.repeats,
             cv=args.cv,
             test_size=args.test_size,
             scoring="accuracy",
+            error_score="raise",
             random_state=args.random_state,
             generator_params={},
             caller="geneperm_study",
@@ -547,16 +564,21 @@ def _study(args, parser):
     except ValueError as error:
         parser.error(f"--grid: {error}")
     if args.scheduler is None:
-        _check_memory(parser, study, args.n_jobs)
+        _check_memory(parser, plan, args.n_jobs)
     _check_writable_folder(parser, "--results-file", args.results_file.parent)
-    _check_file_paths(
-        parser,
-        "--results-file",
-        [
-            args.results_file,
-            args.results_file.with_name(args.results_file.name + ".json"),
-        ],
-    )
+    study_files = [
+        args.results_file,
+        args.results_file.with_name(args.results_file.name + ".json"),
+        args.results_file.with_name(args.results_file.name + ".lock"),
+    ]
+    _check_file_paths(parser, "--results-file", study_files[:2])
+    if args.plot is not None:
+        for path in study_files:
+            if os.path.realpath(args.plot) == os.path.realpath(path):
+                parser.error(
+                    f"--plot: {args.plot} is where the study keeps its results "
+                    f"({path.name}); choose another file for the plot"
+                )
     client = nullcontext()
     if args.scheduler is not None:
         try:
@@ -572,18 +594,18 @@ def _study(args, parser):
             parser.error(f"--scheduler: cannot connect to {args.scheduler!r}: {error}")
     with client:
         try:
-            results = study.open_results(args.results_file, overwrite=args.overwrite)
+            results = plan.open_results(args.results_file, overwrite=args.overwrite)
         except ValueError as error:
             parser.error(f"--results-file: {error} Or pass --overwrite to replace it.")
         backend = (
             nullcontext() if args.scheduler is None else parallel_config(backend="dask")
         )
         try:
-            with backend:
-                records = study.run(n_jobs=args.n_jobs, results=results, verbose=1)
+            with results, backend:
+                records = plan.run(n_jobs=args.n_jobs, results=results, verbose=1)
         except KeyboardInterrupt:
             return _interrupted(
-                results, len(study.tasks), "run the same command again to resume"
+                results, len(plan.tasks), "run the same command again to resume"
             )
 
     print(
@@ -604,7 +626,9 @@ def _study(args, parser):
             display = GenePermHeatmapDisplay.from_results(
                 records, y_name=varied[0], x_name=varied[1]
             )
-        display.figure_.savefig(args.plot, dpi=120, bbox_inches="tight")
+        display.figure_.savefig(
+            args.plot, format=plot_format, dpi=120, bbox_inches="tight"
+        )
         print(f"wrote {args.plot}")
     return 0
 

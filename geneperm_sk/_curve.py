@@ -1,4 +1,7 @@
-"""Scores of several estimators against one Gene-Perm setting: the one-setting study."""
+"""Scores of several estimators against one Gene-Perm setting: the one-setting study.
+
+Entry points for the command line: :func:`plan_curve` and :func:`curve_records`.
+"""
 
 from numbers import Integral
 
@@ -8,12 +11,18 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from ._study import _STUDY_CONSTRAINTS, GENERATOR_SETTINGS, _check_n_jobs, _Study
+from ._study import (
+    GENERATOR_SETTINGS,
+    STUDY_CONSTRAINTS,
+    check_n_jobs,
+    plan_study,
+    run_plan,
+)
 
 __all__ = ["geneperm_curve"]
 
 
-def _curve_study(
+def plan_curve(
     estimators,
     param_name,
     param_range,
@@ -23,11 +32,14 @@ def _curve_study(
     cv,
     test_size,
     scoring,
+    error_score,
     random_state,
-    results_file,
     generator_params,
+    results_file=None,
 ):
-    """The study behind a curve: ``param_name`` over ``param_range``."""
+    """The :class:`~geneperm_sk._study.StudyPlan` behind a curve: ``param_name``
+    over ``param_range``, with the arguments of :func:`geneperm_curve` (the fixed
+    generator settings as one dict). Raises before any data are drawn."""
     if param_name in generator_params:
         raise ValueError(
             f"geneperm_curve varies {param_name!r} over param_range; do not also "
@@ -36,13 +48,14 @@ def _curve_study(
     fixed = dict(generator_params)
     if param_name != "n_samples":
         fixed.setdefault("n_samples", n_samples)
-    return _Study(
+    return plan_study(
         estimators,
         {param_name: param_range},
         n_repeats=n_repeats,
         cv=cv,
         test_size=test_size,
         scoring=scoring,
+        error_score=error_score,
         random_state=random_state,
         generator_params=fixed,
         caller="geneperm_curve",
@@ -51,19 +64,23 @@ def _curve_study(
     )
 
 
-def _curve_record(record, param_name):
-    """A study record with ``param_name`` as its only setting."""
-    return {
-        key: value
-        for key, value in record.items()
-        if key == param_name or key not in GENERATOR_SETTINGS
-    }
+def curve_records(records, param_name):
+    """Study records with ``param_name`` as their only setting, as
+    :func:`geneperm_curve` returns them."""
+    return [
+        {
+            key: value
+            for key, value in record.items()
+            if key == param_name or key not in GENERATOR_SETTINGS
+        }
+        for record in records
+    ]
 
 
 # Checked at the top of geneperm_curve rather than by @validate_params, which would
 # rename the parameter errors raised by the estimators' own fits.
 _CURVE_CONSTRAINTS = {
-    **_STUDY_CONSTRAINTS,
+    **STUDY_CONSTRAINTS,
     "param_name": [StrOptions(set(GENERATOR_SETTINGS))],
     "param_range": ["array-like"],
     "n_samples": [Interval(Integral, 1, None, closed="left")],
@@ -80,6 +97,7 @@ def geneperm_curve(
     cv=5,
     test_size=10_000,
     scoring="accuracy",
+    error_score="raise",
     n_jobs=None,
     random_state=None,
     results_file=None,
@@ -134,6 +152,11 @@ def geneperm_curve(
         The score, as in :func:`sklearn.model_selection.cross_val_score`. The
         records' ``bayes_accuracy`` and ``chance_accuracy`` refer to accuracy.
 
+    error_score : "raise" or float, default="raise"
+        What a failing fit or score gives, as in :func:`geneperm_study`: "raise"
+        stops with the error, a number is recorded as the fold's score with the
+        traceback in the record's ``error``.
+
     n_jobs : int, default=None
         The number of tasks (one estimator on one data set) to run in parallel,
         through joblib: ``None`` means 1 unless in a :func:`joblib.parallel_config`
@@ -163,8 +186,8 @@ def geneperm_curve(
         One record per value, repeat and estimator, in that order of nesting,
         ready for ``pandas.DataFrame``: ``estimator`` (the name), ``param_name``
         (the value), ``repeat``, ``mean_test_score``, ``std_test_score``,
-        ``mean_fit_time`` (seconds), ``bayes_accuracy``, ``chance_accuracy`` and
-        ``test_scores`` (the fold scores).
+        ``mean_fit_time`` (seconds), ``bayes_accuracy``, ``chance_accuracy``,
+        ``test_scores`` (the fold scores) and ``error`` (None unless a fit failed).
 
     See Also
     --------
@@ -195,6 +218,7 @@ def geneperm_curve(
             "cv": cv,
             "test_size": test_size,
             "scoring": scoring,
+            "error_score": error_score,
             "n_jobs": n_jobs,
             "random_state": random_state,
             "results_file": results_file,
@@ -202,8 +226,8 @@ def geneperm_curve(
         },
         caller_name="geneperm_curve",
     )
-    _check_n_jobs(n_jobs, "geneperm_curve")
-    study = _curve_study(
+    check_n_jobs(n_jobs, "geneperm_curve")
+    plan = plan_curve(
         estimators,
         param_name,
         param_range,
@@ -212,10 +236,10 @@ def geneperm_curve(
         cv=cv,
         test_size=test_size,
         scoring=scoring,
+        error_score=error_score,
         random_state=random_state,
         results_file=results_file,
         generator_params=generator_params,
     )
-    results = None if results_file is None else study.open_results(results_file)
-    records = study.run(n_jobs=n_jobs, results=results, verbose=verbose)
-    return [_curve_record(record, param_name) for record in records]
+    records = run_plan(plan, results_file=results_file, n_jobs=n_jobs, verbose=verbose)
+    return curve_records(records, param_name)

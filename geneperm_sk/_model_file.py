@@ -9,10 +9,12 @@ field before anything is built from it.
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
+
+from ._atomic_file import write_atomically
+from ._version import __version__
 
 __all__ = ["read_model_file", "write_model_file"]
 
@@ -53,7 +55,8 @@ def write_model_file(path, content):
     """Write ``content`` (a dict of JSON values) as a model file, atomically.
 
     The file is written under a temporary name beside ``path`` and renamed over
-    it only when complete, so an interrupted save never leaves half a file.
+    it only when complete, so an interrupted save never leaves half a file. The
+    library version is recorded as ``library_version``.
     """
     path = Path(path)
     if path.is_dir():
@@ -65,18 +68,13 @@ def write_model_file(path, content):
         raise FileNotFoundError(
             f"Cannot save a model to {path}: the folder {path.parent} does not exist."
         )
-    payload = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **content}
-    text = json.dumps(payload, indent=1, allow_nan=False)
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    payload = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "library_version": __version__,
+        **content,
+    }
+    write_atomically(path, json.dumps(payload, indent=1, allow_nan=False))
 
 
 def read_model_file(path, estimator_name):

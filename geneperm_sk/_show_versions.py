@@ -4,6 +4,8 @@ import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from ._version import __version__
+
 __all__ = ["show_versions"]
 
 # Distribution names: what geneperm_sk needs, then what its extras use.
@@ -30,8 +32,6 @@ def _distribution_version(name):
 
 def _dependencies_info():
     """The version of geneperm_sk and of each dependency, or "not installed"."""
-    from . import __version__
-
     info = {"geneperm_sk": __version__}
     info.update((name, _distribution_version(name)) for name in REQUIRED + OPTIONAL)
     return info

@@ -2,83 +2,65 @@
 file that survives interruptions.
 
 A study is planned in the calling process: the grid and ``random_state`` become
-tasks, each a recipe of generator settings, a repeat number and two integer seeds.
-A task draws its own data where it runs, fits a clone of one estimator, scores it and
-returns one record. Records are appended to the results file as they finish.
+tasks, each an estimator, a repeat number and a *recipe* for its data. A recipe is
+small (settings and integer seeds) and makes its data where the task runs; the
+task fits a clone of its estimator on each fold, scores it and returns one record.
+Records are appended to the results file (:mod:`._results_file`) as they finish.
+
+Entry points for the rest of the library (the curve and the command line use only
+these):
+
+- :func:`plan_study` checks a study's arguments and returns a :class:`StudyPlan`,
+  before any data are drawn;
+- :meth:`StudyPlan.memory_needed`, :meth:`StudyPlan.open_results` and
+  :meth:`StudyPlan.run` size, open the results file of and run a plan;
+- :class:`StudyPlan` itself takes any list of (recipe, repeat) pairs: a recipe is
+  any object with the interface of
+  :class:`~geneperm_sk._geneperm_recipe.GenePermRecipe` (``fields``,
+  ``FIELD_TYPES``, ``REFERENCE_FIELDS``, ``prepare``, ``folds``, ``reference``,
+  ``data_bytes``), so that a study over other data (say a named data set and its
+  cross-validation folds, loaded where the task runs) is a new recipe class and a
+  planning function like ``geneperm_recipes``, with the checks of estimators and
+  scoring, the running, the records and the results file shared;
+- ``GENERATOR_SETTINGS`` and ``SETTING_TYPES`` (from the Gene-Perm recipe),
+  ``STUDY_CONSTRAINTS`` and :func:`check_n_jobs` describe and check the
+  arguments.
 """
 
-import csv
-import hashlib
-import inspect
-import io
-import itertools
-import json
 import os
-import re
 import sys
-import tempfile
 import time
+import traceback
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
-from scipy.stats import binom
+from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
 
-from ._generator import bayes_accuracy, check_table_settings, make_geneperm
+from ._describe import describe
+from ._geneperm_recipe import (  # noqa: F401 - the settings are entry points
+    GENERATOR_SETTINGS,
+    SETTING_TYPES,
+    GenePermRecipe,
+    geneperm_recipes,
+)
+from ._results_file import RecordSchema, ResultsFile, scores_agree
 
 __all__ = ["geneperm_study"]
 
-GENERATOR_SETTINGS = (
-    "block_size",
-    "n_columns",
-    "n_table_rows",
-    "n_samples",
-    "positive_fraction",
-)
-SCORE_FIELDS = (
-    "mean_test_score",
-    "std_test_score",
-    "mean_fit_time",
-    "bayes_accuracy",
-    "chance_accuracy",
-    "test_scores",
-)
-RECORD_FIELDS = ("estimator", *GENERATOR_SETTINGS, "repeat", *SCORE_FIELDS)
-
-_SETTING_CONSTRAINTS = {
-    "block_size": Interval(Integral, 1, None, closed="left"),
-    "n_columns": Interval(Integral, 2, None, closed="left"),
-    "n_table_rows": Interval(Integral, 1, None, closed="left"),
-    "n_samples": Interval(Integral, 1, None, closed="left"),
-    "positive_fraction": Interval(Real, 0, 1, closed="both"),
-}
-_SETTING_TYPES = {name: int for name in GENERATOR_SETTINGS} | {
-    "positive_fraction": float
-}
-_GENERATOR_DEFAULTS = {
-    name: _SETTING_TYPES[name](
-        inspect.signature(make_geneperm).parameters[name].default
-    )
-    for name in GENERATOR_SETTINGS
-}
-
-# A grid point is refused when a draw of its training set would hold fewer samples
-# of a class than the folds need with at least this probability.
-_MAX_MISSING_CLASS_PROBABILITY = 1e-6
-
-# The form of the results file; bumped if its columns or encoding change.
-_RESULTS_FORMAT = "geneperm_study results, version 1"
-
-_MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+SCORE_FIELDS = ("mean_test_score", "std_test_score", "mean_fit_time")
 
 
 # Estimators --------------------------------------------------------------------
@@ -118,6 +100,13 @@ def _named_estimators(estimators, caller):
                 f"The 'estimators' parameter of {caller} must name each estimator "
                 f"with a non-empty str. Got the name {name!r}."
             )
+        if any(unicodedata.category(character) == "Cc" for character in name):
+            raise ValueError(
+                f"The 'estimators' parameter of {caller} must name each estimator "
+                "with a str without line breaks, tabs or other control characters, "
+                "as a results file holds one record per line. Got the name "
+                f"{name!r}."
+            )
         if not _is_estimator_of(is_classifier, estimator):
             if isinstance(estimator, type):
                 kind = "a class, not an instance"
@@ -135,579 +124,208 @@ def _named_estimators(estimators, caller):
     return pairs
 
 
-def _reads_blocks(obj):
-    """Whether ``obj`` is an estimator that reads blocks of rows: one whose
-    ``get_params(deep=False)`` has both ``block_size`` and ``n_columns``."""
-    if isinstance(obj, type) or not callable(getattr(obj, "get_params", None)):
-        return False
-    try:
-        params = obj.get_params(deep=False)
-    except TypeError:
-        return False
-    return "block_size" in params and "n_columns" in params
-
-
-def _with_row_layout(estimator, n_columns):
-    """A clone of ``estimator`` whose block readers read rows of ``n_columns``.
-
-    Every estimator object in ``estimator`` that reads blocks of rows (see
-    :func:`_reads_blocks`), be it ``estimator`` itself, a step of a pipeline or any
-    other nested parameter, gets ``n_columns=n_columns`` and ``block_size=None``, so
-    that it infers the block size from the width of the data. Other estimators are
-    only cloned.
-    """
-    estimator = clone(estimator)
-    layout = {"n_columns": n_columns, "block_size": None}
-    updates = dict(layout) if _reads_blocks(estimator) else {}
-    for name, value in estimator.get_params(deep=True).items():
-        if _reads_blocks(value):
-            updates.update({f"{name}__{key}": item for key, item in layout.items()})
-    return estimator.set_params(**updates)
-
-
-# Settings ----------------------------------------------------------------------
-
-
-def _check_setting(name, value, caller):
-    """Return ``value`` as the Python type of setting ``name``, or raise."""
-    constraint = _SETTING_CONSTRAINTS[name]
-    if isinstance(value, bool) or not constraint.is_satisfied_by(value):
-        raise ValueError(
-            f"The {name!r} setting of {caller} must be {constraint}. Got "
-            f"{value!r} instead."
-        )
-    return _SETTING_TYPES[name](value)
-
-
-def _check_point(settings, caller):
-    """The rules that tie settings together, as make_geneperm applies them."""
-    check_table_settings(
-        n_columns=settings["n_columns"],
-        block_size=settings["block_size"],
-        n_table_rows=settings["n_table_rows"],
-        owner=caller,
-        kind="setting",
-    )
-
-
-def _missing_class_probability(n_samples, positive_fraction, per_class):
-    """Probability that ``n_samples`` draws hold fewer than ``per_class`` samples
-    of one of the two classes (an upper bound: the sum over both classes)."""
-    return float(
-        binom.cdf(per_class - 1, n_samples, positive_fraction)
-        + binom.cdf(per_class - 1, n_samples, 1 - positive_fraction)
-    )
-
-
-def _check_class_counts(n_samples, positive_fraction, per_class, reason, caller):
-    """Refuse training sizes whose draws too often lack samples of a class."""
-    if positive_fraction in (0, 1):
-        raise ValueError(
-            f"The 'positive_fraction' setting of {caller} must be strictly between 0 "
-            f"and 1, so that the data hold both classes. Got {positive_fraction!r} "
-            "instead."
-        )
-    probability = _missing_class_probability(n_samples, positive_fraction, per_class)
-    if probability <= _MAX_MISSING_CLASS_PROBABILITY:
-        return
-    smallest = n_samples
-    while (
-        _missing_class_probability(smallest, positive_fraction, per_class)
-        > _MAX_MISSING_CLASS_PROBABILITY
-    ):
-        smallest = max(smallest + 1, int(smallest * 1.05))
-    while (
-        smallest > n_samples + 1
-        and _missing_class_probability(smallest - 1, positive_fraction, per_class)
-        <= _MAX_MISSING_CLASS_PROBABILITY
-    ):
-        smallest -= 1
-    raise ValueError(
-        f"The 'n_samples' setting of {caller} is too small: {reason} every draw "
-        f"needs at least {per_class} samples of each class, and with "
-        f"n_samples={n_samples} and positive_fraction={positive_fraction} a draw "
-        f"lacks them with probability {probability:.2g} (at most "
-        f"{_MAX_MISSING_CLASS_PROBABILITY:g} is allowed). Use n_samples >= "
-        f"{smallest}."
-    )
-
-
-def _check_cv(cv, caller):
-    """Return the samples of each class a draw needs for ``cv``, or raise."""
-    if cv is None:
-        return 2, "to fit on both classes"
-    if isinstance(cv, Integral) and not isinstance(cv, bool) and cv >= 2:
-        return int(cv), f"for {int(cv)} stratified folds"
-    if not isinstance(cv, Integral) and callable(getattr(cv, "split", None)):
-        return 2, "to fit on both classes"
-    raise ValueError(
-        f"The 'cv' parameter of {caller} must be None (score on a fresh test set), "
-        "an int >= 2 (stratified folds) or a cross-validation splitter with a "
-        f"split method. Got {cv!r} instead."
-    )
-
-
-def _study_entropy(random_state, caller, results_file):
-    """The root entropy of the study's seeds."""
-    if results_file is not None and not (
-        isinstance(random_state, Integral) and not isinstance(random_state, bool)
-    ):
-        raise ValueError(
-            f"The 'random_state' parameter of {caller} must be an int when "
-            "'results_file' is given, so that a resumed study draws the same data "
-            f"as the interrupted one. Got {random_state!r} instead."
-        )
-    if isinstance(random_state, Integral):
-        return int(random_state)
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy)
-    return int(check_random_state(random_state).randint(2**32))
-
-
-def _point_seeds(entropy, settings, repeat):
-    """The training-data and test-data seeds of one grid point and repeat.
-
-    They depend only on the study's entropy, the point's settings and the repeat
-    number (through a SHA-256 of the settings, not Python's salted ``hash``), so a
-    point draws the same data whichever other points are in the study.
-    """
-    text = json.dumps({key: settings[key] for key in GENERATOR_SETTINGS})
-    digest = hashlib.sha256(text.encode()).digest()
-    spawn_key = (*np.frombuffer(digest[:16], dtype="<u4").tolist(), repeat)
-    sequence = np.random.SeedSequence(entropy, spawn_key=spawn_key)
-    return tuple(int(seed) for seed in sequence.generate_state(2))
-
-
-def _task_bytes(settings, *, test_size, cv):
-    """Bytes a task holds at once: the table as int8 and as float32, and the
-    training (and with ``cv=None`` test) samples as float32."""
-    row_bytes = settings["n_columns"] * (1 + 4)
-    sample_bytes = settings["block_size"] * settings["n_columns"] * 4
-    n_drawn = settings["n_samples"] + (test_size if cv is None else 0)
-    return settings["n_table_rows"] * row_bytes + n_drawn * sample_bytes
-
-
-# Description (the study's fingerprint) -----------------------------------------
-
-
-def _describe(value):
-    """A JSON-ready description of a parameter value that is the same in every run
-    for equal parameters: estimators by class and parameters, callables by name."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, Integral):
-        return int(value)
-    if isinstance(value, Real):
-        return float(value)
-    if isinstance(value, (list, tuple)):
-        return [_describe(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _describe(item) for key, item in value.items()}
-    if isinstance(value, np.ndarray):
-        return {"array": _describe(value.tolist()), "dtype": str(value.dtype)}
-    cls = value if isinstance(value, type) else type(value)
-    path = f"{cls.__module__}.{cls.__qualname__}"
-    if isinstance(value, type):
-        return path
-    if callable(getattr(value, "get_params", None)):
-        try:
-            params = value.get_params(deep=False)
-        except TypeError:
-            params = None
-        if params is not None:
-            return {"class": path, "params": _describe(params)}
-    if inspect.isroutine(value):
-        return f"{value.__module__}.{value.__qualname__}"
-    return {"class": path, "repr": _MEMORY_ADDRESS.sub("", repr(value))}
-
-
 # Tasks -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Task:
-    """One record's recipe: what to draw, what to fit and how to score it."""
+class Task:
+    """One record's recipe: what data, what to fit and how to score it."""
 
     name: str
     estimator: object
-    settings: tuple  # the values of GENERATOR_SETTINGS, in that order
+    recipe: object
     repeat: int
-    data_seed: int
-    test_seed: int
-    cv: object
-    test_size: int
     scoring: object
+    error_score: object
+    caller: str
 
     @property
     def key(self):
-        return (self.name, *self.settings, self.repeat)
+        return (self.name, *self.recipe.fields.values(), self.repeat)
+
+    def where(self):
+        fields = " ".join(
+            f"{name}={value}" for name, value in self.recipe.fields.items()
+        )
+        return f"the estimator {self.name!r} at {fields} repeat={self.repeat}"
 
 
-def _record_key(record):
-    return (
-        record["estimator"],
-        *(record[name] for name in GENERATOR_SETTINGS),
-        record["repeat"],
-    )
+def run_task(task):
+    """Make the task's data, fit and score its estimator; return the record.
 
-
-def _run_task(task):
-    """Draw the task's data, fit and score its estimator, and return the record."""
-    settings = dict(zip(GENERATOR_SETTINGS, task.settings, strict=True))
-    generator_params = {
-        "block_size": settings["block_size"],
-        "positive_fraction": settings["positive_fraction"],
-    }
-    X, y, table = make_geneperm(
-        settings["n_samples"],
-        n_columns=settings["n_columns"],
-        n_table_rows=settings["n_table_rows"],
-        return_table=True,
-        random_state=task.data_seed,
-        **generator_params,
-    )
-    estimator = _with_row_layout(task.estimator, settings["n_columns"])
+    With ``task.error_score="raise"`` a failing fit or score raises its error, with
+    a note naming the estimator, the data and the repeat; with a number, that
+    number is the fold's score and the traceback goes into the record's
+    ``error``.
+    """
+    estimator = task.recipe.prepare(task.estimator)
     scorer = check_scoring(estimator, scoring=task.scoring)
-    if task.cv is None:
-        X_test, y_test = make_geneperm(
-            task.test_size, table=table, random_state=task.test_seed, **generator_params
-        )
-        del table
-        folds = [(X, y, X_test, y_test)]
-    else:
-        del table
-        splitter = check_cv(task.cv, y, classifier=True)
-        folds = (
-            (X[train], y[train], X[test], y[test])
-            for train, test in splitter.split(X, y)
-        )
-    scores, fit_times = [], []
-    for X_train, y_train, X_test, y_test in folds:
-        fold_estimator = estimator if task.cv is None else clone(estimator)
+    scores, fit_times, errors = [], [], []
+    for fold, (X_train, y_train, X_test, y_test) in enumerate(task.recipe.folds()):
+        fold_estimator = clone(estimator)
         start = time.perf_counter()
-        fold_estimator.fit(X_train, y_train)
-        fit_times.append(time.perf_counter() - start)
-        scores.append(float(scorer(fold_estimator, X_test, y_test)))
-    positive_fraction = settings["positive_fraction"]
+        try:
+            fold_estimator.fit(X_train, y_train)
+            fit_times.append(time.perf_counter() - start)
+            score = scorer(fold_estimator, X_test, y_test)
+        except Exception as error:
+            if len(fit_times) == fold:
+                fit_times.append(time.perf_counter() - start)
+            if isinstance(task.error_score, str):  # "raise"
+                if hasattr(error, "add_note"):
+                    error.add_note(
+                        f"{task.caller}: {task.where()} failed on fold {fold}; pass "
+                        "error_score=np.nan to record failures and go on."
+                    )
+                raise
+            scores.append(float(task.error_score))
+            errors.append(f"fold {fold}: {traceback.format_exc()}")
+            continue
+        scores.append(_checked_score(score, task))
     return {
         "estimator": task.name,
-        **settings,
+        **task.recipe.fields,
         "repeat": task.repeat,
         "mean_test_score": float(np.mean(scores)),
         "std_test_score": float(np.std(scores)),
         "mean_fit_time": float(np.mean(fit_times)),
-        "bayes_accuracy": bayes_accuracy(settings["block_size"], positive_fraction),
-        "chance_accuracy": max(positive_fraction, 1.0 - positive_fraction),
+        **task.recipe.reference(),
         "test_scores": scores,
+        "error": "\n".join(errors) if errors else None,
     }
 
 
-# The results file --------------------------------------------------------------
-
-
-def _row_from_record(record):
-    buffer = io.StringIO()
-    row = [record[field] for field in RECORD_FIELDS]
-    row[-1] = json.dumps(record["test_scores"])
-    csv.writer(buffer, lineterminator="\n").writerow(row)
-    return buffer.getvalue()
-
-
-def _record_from_row(row):
-    values = dict(zip(RECORD_FIELDS, row, strict=True))
-    record = {"estimator": values["estimator"]}
-    for name in GENERATOR_SETTINGS:
-        record[name] = _SETTING_TYPES[name](values[name])
-    record["repeat"] = int(values["repeat"])
-    for name in SCORE_FIELDS[:-1]:
-        record[name] = float(values[name])
-    record["test_scores"] = [
-        float(score) for score in json.loads(values["test_scores"])
-    ]
-    return record
-
-
-def _write_atomically(path, text):
-    """Replace ``path`` by ``text`` so that a crash leaves the old or new file."""
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+def _checked_score(score, task):
+    if isinstance(score, Real) and not isinstance(score, bool):
+        return float(score)
+    if isinstance(score, np.ndarray) and score.ndim == 0 and score.dtype.kind in "fiu":
+        return float(score)
+    raise ValueError(
+        f"The 'scoring' parameter of {task.caller} must give a number: "
+        f"{task.scoring!r} returned {score!r} (a {type(score).__name__}) for "
+        f"{task.where()}."
     )
-    try:
-        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as file:
-            file.write(text)
-        # mkstemp makes the file private (0o600); give it the mode any new file
-        # of the user's gets, as the file it replaces had.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
-class _ResultsFile:
-    """A CSV file of records, one row each, with the study's description beside it
-    in ``<file>.json``. Rows are appended and flushed one at a time; a row counts
-    only once its line is complete."""
-
-    def __init__(self, path, description, *, caller, overwrite=False):
-        self.path = Path(os.fspath(path))
-        self.description_path = self.path.with_name(self.path.name + ".json")
-        self.caller = caller
-        self._text = json.dumps(description, sort_keys=True)
-        for candidate in (self.path, self.description_path):
-            if candidate.is_dir():
-                raise ValueError(
-                    f"The 'results_file' parameter of {caller} must name a file; "
-                    f"{str(candidate)!r} is a folder."
-                )
-        if not self.path.parent.is_dir():
-            raise ValueError(
-                f"The 'results_file' parameter of {caller} must be in an existing "
-                f"folder. Got {str(self.path)!r}, whose folder does not exist."
-            )
-        if overwrite:
-            self.path.unlink(missing_ok=True)
-            self.description_path.unlink(missing_ok=True)
-        self.records = {}
-        if self.path.exists():
-            self._check_description()
-            self._read()
-        else:
-            _write_atomically(
-                self.description_path,
-                json.dumps(
-                    {"format": _RESULTS_FORMAT, "study": description},
-                    sort_keys=True,
-                    indent=1,
-                )
-                + "\n",
-            )
-            _write_atomically(self.path, ",".join(RECORD_FIELDS) + "\n")
-        self.order = list(self.records)
-
-    def _check_description(self):
-        where = f"results_file {str(self.path)!r}"
-        try:
-            stored = json.loads(self.description_path.read_text(encoding="utf-8"))
-            stored_format, study = stored["format"], stored["study"]
-        except FileNotFoundError:
-            raise ValueError(
-                f"The {where} of {self.caller} exists but the study description that "
-                f"{self.caller} writes beside it, {self.description_path.name!r}, "
-                "does not: the file was not written by a study, or its description "
-                "was removed. Refusing to append to it; move it away or choose "
-                "another results_file."
-            ) from None
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(
-                f"The study description {str(self.description_path)!r} beside the "
-                f"{where} of {self.caller} cannot be read ({error}). Move both files "
-                "away or choose another results_file."
-            ) from None
-        if stored_format != _RESULTS_FORMAT:
-            raise ValueError(
-                f"The {where} of {self.caller} has the format {stored_format!r}; "
-                f"this version reads {_RESULTS_FORMAT!r}. Choose another "
-                "results_file."
-            )
-        stored_text = json.dumps(study, sort_keys=True)
-        if stored_text != self._text:
-            current = json.loads(self._text)
-            differences = [
-                f"{key} (in the file: {_shorten(study.get(key))}; now: "
-                f"{_shorten(current.get(key))})"
-                for key in sorted(set(study) | set(current))
-                if json.dumps(study.get(key), sort_keys=True)
-                != json.dumps(current.get(key), sort_keys=True)
-            ]
-            raise ValueError(
-                f"The {where} of {self.caller} holds the records of a different "
-                f"study, which differs in {'; '.join(differences)}. Call with the "
-                "same arguments to resume it, or choose another results_file."
-            )
-
-    def _read(self):
-        with open(self.path, "rb") as file:
-            content = file.read()
-        complete = content[: content.rfind(b"\n") + 1]
-        if len(complete) != len(content):
-            # The last line was cut short when a run was killed: it is dropped.
-            os.truncate(self.path, len(complete))
-        lines = complete.decode("utf-8").splitlines()
-        if not lines:
-            _write_atomically(self.path, ",".join(RECORD_FIELDS) + "\n")
-            return
-        header = next(csv.reader(lines[:1]))
-        if header != list(RECORD_FIELDS):
-            raise ValueError(
-                f"The results_file {str(self.path)!r} of {self.caller} has the "
-                f"columns {header}; expected {list(RECORD_FIELDS)}."
-            )
-        for number, row in enumerate(csv.reader(lines[1:]), start=2):
-            try:
-                record = _record_from_row(row)
-            except (ValueError, TypeError) as error:
-                raise ValueError(
-                    f"Line {number} of the results_file {str(self.path)!r} of "
-                    f"{self.caller} cannot be read as a record ({error})."
-                ) from None
-            key = _record_key(record)
-            if key in self.records:
-                raise ValueError(
-                    f"The results_file {str(self.path)!r} of {self.caller} holds two "
-                    f"records for {key} (line {number} repeats one): was it written "
-                    "by two runs at once?"
-                )
-            self.records[key] = record
-
-    def append(self, record):
-        with open(self.path, "a", newline="", encoding="utf-8") as file:
-            file.write(_row_from_record(record))
-        self.order.append(_record_key(record))
-
-    def finish(self, records):
-        """Once every record is in, put the rows in the order of ``records``."""
-        if self.order != [_record_key(record) for record in records]:
-            rows = "".join(_row_from_record(record) for record in records)
-            _write_atomically(self.path, ",".join(RECORD_FIELDS) + "\n" + rows)
-            self.order = [_record_key(record) for record in records]
+def record_schema(recipe_class):
+    """The columns of the records of tasks with recipes of ``recipe_class``."""
+    fields = (
+        ("estimator", str),
+        *recipe_class.FIELD_TYPES.items(),
+        ("repeat", int),
+        *((name, float) for name in SCORE_FIELDS),
+        *((name, float) for name in recipe_class.REFERENCE_FIELDS),
+        ("test_scores", "json"),
+        ("error", "json"),
+    )
+    key = ("estimator", *recipe_class.FIELD_TYPES, "repeat")
+    return RecordSchema(fields=fields, key=key, check=_check_record)
 
 
-def _shorten(value, limit=200):
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _check_record(record):
+    scores_agree(record, "mean_test_score", "std_test_score", "test_scores")
+    if record["error"] is not None and not isinstance(record["error"], str):
+        raise ValueError(f"error must be null or text, got {record['error']!r}")
 
 
-# The study ---------------------------------------------------------------------
+RECORD_FIELDS = tuple(record_schema(GenePermRecipe).names)
 
 
-class _Study:
-    """A checked plan: the tasks of a study and its description.
+# The plan ----------------------------------------------------------------------
 
-    Everything that can be wrong with the arguments is found here, before any data
-    are drawn; :meth:`run` then does the work.
+
+class StudyPlan:
+    """A checked study: its tasks and its description, before any work.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator)
+        Checked by :func:`plan_study`.
+    recipes : list of (recipe, int)
+        Each data recipe with its repeat number, in the order the records come.
+    scoring, error_score
+        As in :func:`geneperm_study`.
+    data_description : dict
+        What the recipes were made from (settings, repeats, folds, seed): with the
+        estimators, scoring and error_score, the study's description.
+    caller : str
+        The public function the study runs for, for messages.
+
+    Attributes
+    ----------
+    tasks : list of Task
+    description : dict
+        JSON-ready; a results file resumes only a study with the same one.
+    unresumable : str or None
+        Why the description could be the same for two different studies.
     """
 
     def __init__(
-        self,
-        estimators,
-        param_grid,
-        *,
-        n_repeats,
-        cv,
-        test_size,
-        scoring,
-        random_state,
-        generator_params,
-        caller,
-        grid_name="param_grid",
-        results_file=None,
+        self, estimators, recipes, *, scoring, error_score, data_description, caller
     ):
         self.caller = caller
-        self.estimators = _named_estimators(estimators, caller)
-        unknown = set(generator_params) - set(GENERATOR_SETTINGS)
-        if unknown:
-            raise TypeError(
-                f"{caller} passes only make_geneperm's settings "
-                f"{GENERATOR_SETTINGS} on to it; got the unexpected {sorted(unknown)}."
-            )
-        grid = self._check_grid(param_grid, grid_name)
-        both = [name for name in grid if name in generator_params]
-        if both:
-            raise ValueError(
-                f"{caller} varies {both[0]!r} over {grid_name}; do not also pass "
-                f"{both[0]}={generator_params[both[0]]!r}."
-            )
-        fixed = {
-            name: _check_setting(name, value, caller)
-            for name, value in generator_params.items()
-        }
-        self.grid = grid
-        per_class, reason = _check_cv(cv, caller)
-        check_scoring(self.estimators[0][1], scoring=scoring)
-
-        values = {
-            name: grid.get(name, [fixed.get(name, _GENERATOR_DEFAULTS[name])])
-            for name in GENERATOR_SETTINGS
-        }
-        self.points = []
-        for combination in itertools.product(*grid.values()):
-            settings = {**_GENERATOR_DEFAULTS, **fixed}
-            settings.update(zip(grid, combination, strict=True))
-            settings = {name: settings[name] for name in GENERATOR_SETTINGS}
-            _check_point(settings, caller)
-            self.points.append(settings)
-        for n_samples, positive_fraction in sorted(
-            {(point["n_samples"], point["positive_fraction"]) for point in self.points}
-        ):
-            _check_class_counts(n_samples, positive_fraction, per_class, reason, caller)
-
-        self.cv, self.test_size = cv, test_size
-        entropy = _study_entropy(random_state, caller, results_file)
-        self.tasks = []
-        for settings in self.points:
-            for repeat in range(n_repeats):
-                data_seed, test_seed = _point_seeds(entropy, settings, repeat)
-                for name, estimator in self.estimators:
-                    self.tasks.append(
-                        _Task(
-                            name=name,
-                            estimator=estimator,
-                            settings=tuple(settings.values()),
-                            repeat=repeat,
-                            data_seed=data_seed,
-                            test_seed=test_seed,
-                            cv=cv,
-                            test_size=test_size,
-                            scoring=scoring,
-                        )
-                    )
+        self.estimators = estimators
+        self.tasks = [
+            Task(name, estimator, recipe, repeat, scoring, error_score, caller)
+            for recipe, repeat in recipes
+            for name, estimator in estimators
+        ]
+        kinds = {type(recipe) for recipe, _ in recipes}
+        if len(kinds) != 1:
+            raise ValueError(f"{caller} plans tasks of one kind of data, got {kinds}.")
+        self.schema = record_schema(kinds.pop())
+        opaque = []
+        described = {}
+        for where, value in [
+            *((f"estimators[{name!r}]", est) for name, est in estimators),
+            ("scoring", scoring),
+            ("error_score", error_score),
+        ]:
+            described[where], parts = describe(value, where)
+            opaque += parts
+        data, parts = describe(data_description, "the data")
+        opaque += parts
         self.description = {
-            "estimators": {name: _describe(est) for name, est in self.estimators},
-            "settings": {name: sorted(values[name]) for name in GENERATOR_SETTINGS},
-            "n_repeats": n_repeats,
-            "cv": _describe(cv),
-            "test_size": test_size if cv is None else None,
-            "scoring": _describe(scoring),
-            "random_state": entropy,
+            "estimators": {
+                name: described[f"estimators[{name!r}]"] for name, _ in estimators
+            },
+            "scoring": described["scoring"],
+            "error_score": described["error_score"],
+            **data,
         }
+        self.unresumable = "; ".join(opaque) or None
 
-    def _check_grid(self, param_grid, grid_name):
-        caller = self.caller
-        grid = {}
-        for name, grid_values in param_grid.items():
-            if name not in GENERATOR_SETTINGS:
-                raise ValueError(
-                    f"The {grid_name!r} parameter of {caller} must map make_geneperm "
-                    f"settings {GENERATOR_SETTINGS} to lists of values. Got the "
-                    f"unknown setting {name!r}."
-                )
-            if isinstance(grid_values, (str, bytes, dict)) or not hasattr(
-                grid_values, "__iter__"
-            ):
-                raise ValueError(
-                    f"The {grid_name!r} parameter of {caller} must give a list of "
-                    f"values for {name!r}. Got {grid_values!r} instead."
-                )
-            checked = [_check_setting(name, value, caller) for value in grid_values]
-            if not checked or len(set(checked)) != len(checked):
-                raise ValueError(
-                    f"The {grid_name!r} parameter of {caller} must give a non-empty "
-                    f"list of distinct values for {name!r}. Got {checked}."
-                )
-            grid[name] = checked
-        return grid
+    def memory_needed(self, n_jobs):
+        """Bytes of data the tasks hold at once with ``n_jobs`` (as joblib counts
+        them), the number of tasks at once, and the fields of the largest task's
+        data."""
+        n_at_once = min(effective_n_jobs(n_jobs), len(self.tasks))
+        largest = max(self.tasks, key=lambda task: task.recipe.data_bytes())
+        return (
+            n_at_once * largest.recipe.data_bytes(),
+            n_at_once,
+            largest.recipe.fields,
+        )
 
     def open_results(self, results_file, *, overwrite=False):
-        """Open the results file before any work, reading records already there."""
-        results = _ResultsFile(
-            results_file, self.description, caller=self.caller, overwrite=overwrite
+        """Open (lock and read, or create) the results file before any work.
+
+        Returns a :class:`ResultsFile` to pass to :meth:`run` and close after it
+        (it is a context manager). Raises ValueError for a file of another study,
+        one a study did not write, or one in use by another run.
+        """
+        results = ResultsFile(
+            results_file,
+            self.description,
+            schema=self.schema,
+            caller=self.caller,
+            overwrite=overwrite,
+            unresumable=self.unresumable,
         )
         expected = {task.key for task in self.tasks}
         stray = [key for key in results.records if key not in expected]
         if stray:
+            results.close()
             raise ValueError(
                 f"The results_file {str(results.path)!r} of {self.caller} holds "
                 f"records that are not part of this study, such as {stray[0]}."
@@ -719,7 +337,8 @@ class _Study:
         order. Records are appended to ``results`` as they finish."""
         records = dict(results.records) if results is not None else {}
         pending = [task for task in self.tasks if task.key not in records]
-        grid_names = list(self.grid)
+        if pending and effective_n_jobs(n_jobs) > len(pending):
+            n_jobs = len(pending)  # no worker without a task to run
         with tqdm(
             total=len(self.tasks),
             initial=len(self.tasks) - len(pending),
@@ -732,15 +351,17 @@ class _Study:
             # its task is done, and an interrupt waits for no batch to finish.
             outputs = Parallel(
                 n_jobs=n_jobs, batch_size=1, return_as="generator_unordered"
-            )(delayed(_run_task)(task) for task in pending)
+            )(delayed(run_task)(task) for task in pending)
             try:
                 for record in outputs:
-                    records[_record_key(record)] = record
+                    records[self.schema.key_of(record)] = record
                     if results is not None:
                         results.append(record)
+                    if record["error"] is not None:
+                        self._warn_failure(record)
                     progress.update()
                     if verbose >= 2:
-                        progress.write(_record_line(record, grid_names, self.caller))
+                        progress.write(self._record_line(record))
             finally:
                 # On an error or KeyboardInterrupt, cancel the tasks not started.
                 with warnings.catch_warnings():
@@ -751,17 +372,58 @@ class _Study:
             results.finish(ordered)
         return ordered
 
+    def _record_fields(self, record):
+        kind = type(self.tasks[0].recipe)
+        return " ".join(
+            f"{name}={record[name]}"
+            for name in kind.FIELD_TYPES
+            if name in self.varied or not self.varied
+        )
 
-def _record_line(record, grid_names, caller):
-    settings = " ".join(f"{name}={record[name]}" for name in grid_names)
-    return (
-        f"[{caller}] {settings} repeat={record['repeat']} {record['estimator']}: "
-        f"{record['mean_test_score']:.3f} +- {record['std_test_score']:.3f} "
-        f"(fit {record['mean_fit_time']:.2f} s, Bayes {record['bayes_accuracy']:.3f})"
-    )
+    @property
+    def varied(self):
+        """The record fields that take more than one value across the tasks."""
+        values = {}
+        for task in self.tasks:
+            for name, value in task.recipe.fields.items():
+                values.setdefault(name, set()).add(value)
+        return [name for name, seen in values.items() if len(seen) > 1]
+
+    def _record_line(self, record):
+        return (
+            f"[{self.caller}] {self._record_fields(record)} repeat={record['repeat']} "
+            f"{record['estimator']}: {record['mean_test_score']:.3f} +- "
+            f"{record['std_test_score']:.3f} (fit {record['mean_fit_time']:.2f} s"
+            + (
+                f", Bayes {record['bayes_accuracy']:.3f})"
+                if "bayes_accuracy" in record
+                else ")"
+            )
+        )
+
+    def _warn_failure(self, record):
+        last_line = record["error"].strip().splitlines()[-1]
+        warnings.warn(
+            f"{self.caller}: the estimator {record['estimator']!r} failed at "
+            f"{self._record_fields(record)} repeat={record['repeat']}; its score "
+            f"there is the error_score. The last line of the error: {last_line}",
+            FitFailedWarning,
+            stacklevel=3,
+        )
 
 
-def _check_n_jobs(n_jobs, caller):
+# Planning a Gene-Perm study --------------------------------------------------
+
+
+def _check_scoring(estimator, scoring, caller):
+    try:
+        check_scoring(estimator, scoring=scoring)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"The 'scoring' parameter of {caller}: {error}") from None
+
+
+def check_n_jobs(n_jobs, caller):
+    """Refuse ``n_jobs=0``, as joblib would only when the work starts."""
     if n_jobs == 0:
         raise ValueError(
             f"The 'n_jobs' parameter of {caller} must be a nonzero int (-1 for all "
@@ -769,16 +431,64 @@ def _check_n_jobs(n_jobs, caller):
         )
 
 
+def plan_study(
+    estimators,
+    param_grid,
+    *,
+    n_repeats,
+    cv,
+    test_size,
+    scoring,
+    error_score,
+    random_state,
+    generator_params,
+    caller,
+    grid_name="param_grid",
+    results_file=None,
+):
+    """Check a Gene-Perm study's arguments and return its :class:`StudyPlan`.
+
+    The arguments are those of :func:`geneperm_study` (already checked against
+    ``STUDY_CONSTRAINTS``), with the fixed generator settings as one dict;
+    ``caller`` and ``grid_name`` name the public function and its grid parameter
+    in messages, and ``results_file`` is passed only to require an int
+    ``random_state`` with it. Everything that can be wrong with the arguments is
+    found here, before any data are drawn. Raises ValueError or TypeError.
+    """
+    estimators = _named_estimators(estimators, caller)
+    _check_scoring(estimators[0][1], scoring, caller)
+    recipes, data_description = geneperm_recipes(
+        param_grid,
+        n_repeats=n_repeats,
+        cv=cv,
+        test_size=test_size,
+        random_state=random_state,
+        generator_params=generator_params,
+        caller=caller,
+        grid_name=grid_name,
+        results_file=results_file,
+    )
+    return StudyPlan(
+        estimators,
+        recipes,
+        scoring=scoring,
+        error_score=error_score,
+        data_description=data_description,
+        caller=caller,
+    )
+
+
 # Checked by validate_parameter_constraints at the top of geneperm_study rather than
 # by the @validate_params decorator, which would rename the parameter errors raised
 # by the estimators' own fits ("The 'C' parameter of geneperm_study must be ...").
-_STUDY_CONSTRAINTS = {
+STUDY_CONSTRAINTS = {
     "estimators": [dict, list],
     "param_grid": [dict],
     "n_repeats": [Interval(Integral, 1, None, closed="left")],
     "cv": "no_validation",  # checked by _check_cv, with its own message
     "test_size": [Interval(Integral, 1, None, closed="left")],
     "scoring": [str, callable],
+    "error_score": [StrOptions({"raise"}), Real],
     "n_jobs": [Integral, None],
     "random_state": ["random_state"],
     "results_file": [str, os.PathLike, None],
@@ -794,6 +504,7 @@ def geneperm_study(
     cv=None,
     test_size=10_000,
     scoring="accuracy",
+    error_score="raise",
     n_jobs=None,
     random_state=None,
     results_file=None,
@@ -842,11 +553,22 @@ def geneperm_study(
     scoring : str or callable, default="accuracy"
         The score, as in :func:`sklearn.model_selection.cross_val_score`. The
         records' ``bayes_accuracy`` and ``chance_accuracy`` refer to accuracy.
+        A scorer that returns anything but a number is an error.
+
+    error_score : "raise" or float, default="raise"
+        What a fit or score that fails gives, as in
+        :func:`sklearn.model_selection.cross_validate`. "raise": the error stops
+        the study, with a note naming the estimator, the settings and the repeat
+        (records finished before it stay in ``results_file``). A number: it is the
+        failed fold's score, the record's ``error`` holds the traceback, a
+        :class:`~sklearn.exceptions.FitFailedWarning` is shown and the study goes
+        on.
 
     n_jobs : int, default=None
         The number of tasks to run in parallel, through joblib: ``None`` means 1
         unless in a :func:`joblib.parallel_config` context, and ``-1`` all
-        processors. Inside ``joblib.parallel_config(backend="dask")`` with a
+        processors; never more than the tasks to run. Inside
+        ``joblib.parallel_config(backend="dask")`` with a
         :class:`distributed.Client` the tasks run on that Dask cluster, whose
         workers need ``geneperm_sk`` installed.
 
@@ -861,13 +583,18 @@ def geneperm_study(
 
     results_file : str or path-like, default=None
         A CSV file to append each record to as soon as it is finished, one row per
-        record, readable by :func:`pandas.read_csv` (``test_scores`` is a JSON
-        list). The study's description is written beside it, as
+        record, readable by :func:`pandas.read_csv` (``test_scores`` and
+        ``error`` are JSON). The study's description is written beside it, as
         ``<results_file>.json``. Calling again with the same arguments and file
         resumes: records already in the file are not computed again, a line cut
         short by a killed run is dropped, and the finished file holds the rows in
         the order of the returned records, as an uninterrupted run writes it. A
-        file written by a different study is an error.
+        file written by a different study is an error, and so is a study whose
+        description cannot tell it from another (a parameter holding an object
+        whose state is hidden from Python). While a run uses the file it holds a
+        lock on ``<results_file>.lock``: a second run on the same file is an
+        error. Files that a study did not write are never replaced. A symbolic
+        link is followed.
 
     verbose : int, default=0
         0 is silent; 1 shows a progress bar over tasks on stderr; 2 also prints a
@@ -885,15 +612,17 @@ def geneperm_study(
         ready for ``pandas.DataFrame``: ``estimator`` (the name), the five
         settings, ``repeat``, ``mean_test_score``, ``std_test_score`` (over folds;
         0 with ``cv=None``), ``mean_fit_time`` (seconds), ``bayes_accuracy``,
-        ``chance_accuracy`` and ``test_scores`` (the fold scores, or the one test
-        score).
+        ``chance_accuracy``, ``test_scores`` (the fold scores, or the one test
+        score) and ``error`` (None, or the tracebacks of the failed folds with a
+        numeric ``error_score``).
 
     Raises
     ------
     ValueError
         Before any data are drawn, for an invalid grid, a training size too small
         for the classes or folds (a draw must lack samples of a class with
-        probability at most 1e-6), or a results file of another study.
+        probability at most 1e-6), data larger than numpy can address, a results
+        file of another study, or one in use by another run.
 
     See Also
     --------
@@ -928,7 +657,7 @@ def geneperm_study(
     (0.75, 0.96875)
     """
     validate_parameter_constraints(
-        _STUDY_CONSTRAINTS,
+        STUDY_CONSTRAINTS,
         {
             "estimators": estimators,
             "param_grid": param_grid,
@@ -936,6 +665,7 @@ def geneperm_study(
             "cv": cv,
             "test_size": test_size,
             "scoring": scoring,
+            "error_score": error_score,
             "n_jobs": n_jobs,
             "random_state": random_state,
             "results_file": results_file,
@@ -943,18 +673,27 @@ def geneperm_study(
         },
         caller_name="geneperm_study",
     )
-    _check_n_jobs(n_jobs, "geneperm_study")
-    study = _Study(
+    check_n_jobs(n_jobs, "geneperm_study")
+    plan = plan_study(
         estimators,
         param_grid,
         n_repeats=n_repeats,
         cv=cv,
         test_size=test_size,
         scoring=scoring,
+        error_score=error_score,
         random_state=random_state,
         generator_params=generator_params,
         caller="geneperm_study",
         results_file=results_file,
     )
-    results = None if results_file is None else study.open_results(results_file)
-    return study.run(n_jobs=n_jobs, results=results, verbose=verbose)
+    return run_plan(plan, results_file=results_file, n_jobs=n_jobs, verbose=verbose)
+
+
+def run_plan(plan, *, results_file, n_jobs, verbose):
+    """Run ``plan`` into ``results_file`` (None for none) and return its records:
+    what :func:`geneperm_study` and :func:`geneperm_curve` do once planned."""
+    if results_file is None:
+        return plan.run(n_jobs=n_jobs, verbose=verbose)
+    with plan.open_results(results_file) as results:
+        return plan.run(n_jobs=n_jobs, results=results, verbose=verbose)

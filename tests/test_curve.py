@@ -1,8 +1,11 @@
 import math
 
 import numpy as np
+import pandas
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import make_pipeline
@@ -24,6 +27,7 @@ RECORD_KEYS = {
     "mean_fit_time",
     "bayes_accuracy",
     "chance_accuracy",
+    "error",
 }
 
 
@@ -57,7 +61,6 @@ def test_one_record_per_value_and_estimator():
 
 
 def test_records_load_into_a_dataframe():
-    pandas = pytest.importorskip("pandas")
     records = small_curve([("dummy", DummyClassifier())])
     frame = pandas.DataFrame(records)
     assert list(frame["block_size"]) == [1, 2]
@@ -225,3 +228,30 @@ def test_results_file_is_written_and_resumed(tmp_path):
 def test_invalid_input_is_an_error(estimators, params, error, match):
     with pytest.raises(error, match=match):
         geneperm_curve(estimators, param_range=[1], n_samples=50, cv=2, **params)
+
+
+class FragileClassifier(ClassifierMixin, BaseEstimator):
+    """Fails to fit on blocks of two rows of 6 columns."""
+
+    def fit(self, X, y):
+        if X.shape[1] == 12:
+            raise ValueError("cannot fit blocks of two rows")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_error_score_reaches_the_curve():
+    with pytest.raises(ValueError, match="cannot fit") as info:
+        small_curve({"fragile": FragileClassifier()})
+    assert (
+        "geneperm_curve: the estimator 'fragile' at block_size=2"
+        in (info.value.__notes__[0])
+    )
+    with pytest.warns(FitFailedWarning, match="'fragile' failed at block_size=2"):
+        records = small_curve({"fragile": FragileClassifier()}, error_score=-1)
+    assert [r["error"] is None for r in records] == [True, False]
+    assert records[1]["test_scores"] == [-1.0, -1.0, -1.0]
+    assert "cannot fit blocks of two rows" in records[1]["error"]

@@ -1,12 +1,13 @@
 import sys
 
+import matplotlib
 import numpy as np
+import pandas
 import pytest
 from sklearn.dummy import DummyClassifier
 
 from geneperm_sk import GenePermCurveDisplay, GenePermHeatmapDisplay, bayes_accuracy
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -52,7 +53,6 @@ def test_from_results_draws_each_estimator_with_ceiling_and_chance():
 
 
 def test_from_results_accepts_a_dataframe_and_an_axes():
-    pandas = pytest.importorskip("pandas")
     _, ax = plt.subplots()
     display = GenePermCurveDisplay.from_results(pandas.DataFrame(make_records()), ax=ax)
     assert display.ax_ is ax
@@ -230,7 +230,6 @@ def test_heatmap_labels_show_no_negative_zero(values_format):
 
 
 def test_heatmap_draws_on_given_axes_with_chosen_settings():
-    pandas = pytest.importorskip("pandas")
     _, axes = plt.subplots(1, 2)
     display = GenePermHeatmapDisplay.from_results(
         pandas.DataFrame(study_records()),

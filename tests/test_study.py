@@ -1,33 +1,45 @@
+import io
 import itertools
 import json
 import math
+import os
 import pickle
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
+from pathlib import Path
+from random import Random
 
+import distributed
+import joblib
 import numpy as np
+import pandas
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+import geneperm_sk._geneperm_recipe as recipe_module
 import geneperm_sk._study as study_module
 from geneperm_sk import AbsMeanClassifier, bayes_accuracy, geneperm_study
-from geneperm_sk._study import (
+from geneperm_sk._geneperm_recipe import (
     _MAX_MISSING_CLASS_PROBABILITY,
     GENERATOR_SETTINGS,
-    RECORD_FIELDS,
     _missing_class_probability,
     _point_seeds,
-    _Study,
     _with_row_layout,
 )
+from geneperm_sk._results_file import describe_differences
+from geneperm_sk._study import RECORD_FIELDS, plan_study
 
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(n_columns=6, n_table_rows=50, test_size=400, random_state=0)
 
 
@@ -36,6 +48,8 @@ class CountingClassifier(ClassifierMixin, BaseEstimator):
     clones, and raises KeyboardInterrupt once ``budget`` fits have been made."""
 
     fits = 0
+    finished = 0
+    attempts = 0
     budget = None
     lock = threading.Lock()
 
@@ -46,10 +60,16 @@ class CountingClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         cls = type(self)
         with cls.lock:
-            if cls.budget is not None and cls.fits >= cls.budget:
-                raise KeyboardInterrupt
-            cls.fits += 1
+            cls.attempts += 1
+            over_budget = cls.budget is not None and cls.fits >= cls.budget
+            if not over_budget:
+                cls.fits += 1
+        if over_budget:
+            time.sleep(self.sleep)  # as long as a fit: Ctrl-C comes at any time
+            raise KeyboardInterrupt
         time.sleep(0.3 if X.shape[1] == self.slow_width else self.sleep)
+        with cls.lock:
+            cls.finished += 1
         self.classes_, counts = np.unique(y, return_counts=True)
         self.majority_ = self.classes_[np.argmax(counts)]
         return self
@@ -81,6 +101,7 @@ class BlockReader(ClassifierMixin, BaseEstimator):
 @pytest.fixture(autouse=True)
 def reset_counts():
     CountingClassifier.fits, CountingClassifier.budget = 0, None
+    CountingClassifier.finished = CountingClassifier.attempts = 0
     yield
     CountingClassifier.fits, CountingClassifier.budget = 0, None
 
@@ -147,23 +168,24 @@ def test_a_points_data_do_not_depend_on_the_other_points():
 
 def test_seeds_come_from_a_stable_digest_of_the_settings():
     # Pinned: Python's salted hash() would change them from one process to the next.
-    settings = dict(study_module._GENERATOR_DEFAULTS)
+    settings = dict(recipe_module._GENERATOR_DEFAULTS)
     assert _point_seeds(0, settings, 0) == (1953411513, 4707442)
     assert _point_seeds(0, settings, 1) == (1820253076, 3246566591)
 
     def seeds(grid):
-        study = _Study(
+        study = plan_study(
             {"d": DummyClassifier()},
             grid,
             n_repeats=1,
             cv=None,
             test_size=10,
             scoring="accuracy",
+            error_score="raise",
             random_state=0,
             generator_params={},
             caller="geneperm_study",
         )
-        return [(task.data_seed, task.test_seed) for task in study.tasks]
+        return [(t.recipe.data_seed, t.recipe.test_seed) for t in study.tasks]
 
     # Equal settings of other numeric types give the same seeds.
     numpy_typed = {"block_size": [np.int64(4)], "positive_fraction": [np.float32(0.5)]}
@@ -171,7 +193,6 @@ def test_seeds_come_from_a_stable_digest_of_the_settings():
 
 
 def test_same_records_whatever_n_jobs():
-    joblib = pytest.importorskip("joblib")
     estimators = {"centroid": NearestCentroid(), "dummy": DummyClassifier()}
     grid = {"block_size": [1, 2], "n_samples": [60, 120]}
     sequential = geneperm_study(estimators, grid, n_repeats=2, **SMALL)
@@ -182,13 +203,14 @@ def test_same_records_whatever_n_jobs():
 
 def test_a_task_carries_a_recipe_whose_size_does_not_grow_with_n_samples():
     tracemalloc.start()
-    study = _Study(
+    study = plan_study(
         {"centroid": NearestCentroid()},
         {"n_samples": [100, 10**9]},
         n_repeats=1,
         cv=None,
         test_size=10**9,
         scoring="accuracy",
+        error_score="raise",
         random_state=0,
         generator_params={"block_size": 16, "n_columns": 64},
         caller="geneperm_study",
@@ -202,8 +224,6 @@ def test_a_task_carries_a_recipe_whose_size_does_not_grow_with_n_samples():
 
 
 def test_a_dask_cluster_gives_the_same_records_and_the_caller_holds_no_data():
-    joblib = pytest.importorskip("joblib")
-    distributed = pytest.importorskip("distributed")
     estimators = {"centroid": NearestCentroid()}
     grid = {"n_samples": [20_000]}
     settings = dict(
@@ -297,7 +317,6 @@ def study_into(path, **params):
 
 
 def read_frame(path):
-    pandas = pytest.importorskip("pandas")
     return pandas.read_csv(path)
 
 
@@ -308,7 +327,10 @@ def test_results_file_is_a_csv_of_the_records(tmp_path):
     assert list(frame.columns) == list(RECORD_FIELDS)
     assert len(frame) == len(records) == 8
     for record, row in zip(records, frame.to_dict("records"), strict=True):
-        assert row == {**record, "test_scores": json.dumps(record["test_scores"])}
+        expected = {**record, "test_scores": json.dumps(record["test_scores"])}
+        assert expected.pop("error") is None
+        assert math.isnan(row.pop("error"))  # an empty cell
+        assert row == expected
     description = json.loads((tmp_path / "study.csv.json").read_text())
     assert description["study"]["n_repeats"] == 2
     assert description["study"]["settings"]["block_size"] == [1, 2]
@@ -363,7 +385,6 @@ def test_a_line_cut_short_by_a_killed_run_is_dropped(tmp_path):
 
 
 def test_rows_end_in_task_order_after_a_parallel_run(tmp_path):
-    joblib = pytest.importorskip("joblib")
     path = tmp_path / "study.csv"
     # The first task (blocks of one row of 6 columns) finishes last.
     with joblib.parallel_config(backend="threading"):
@@ -406,14 +427,14 @@ def test_a_file_of_a_different_study_is_an_error(tmp_path, change, difference):
 def test_files_not_written_by_a_study_are_errors(tmp_path):
     foreign = tmp_path / "foreign.csv"
     foreign.write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError, match="does not: the file was not written"):
+    with pytest.raises(ValueError, match="does not exist; the file was not written"):
         study_into(foreign)
     assert foreign.read_text() == "a,b\n1,2\n"
 
     path = tmp_path / "study.csv"
     study_into(path)
     with open(path, "a") as file:
-        file.write("counting,1,6,50,40,0.5,7,oops,0,0,0.75,0.5,[]\n")
+        file.write("counting,1,6,50,40,0.5,7,oops,0,0,0.75,0.5,[],\n")
     with pytest.raises(ValueError, match="Line 10 of the results_file"):
         study_into(path)
 
@@ -434,9 +455,7 @@ def test_a_results_file_needs_an_int_random_state(tmp_path):
 
 
 def test_keyboard_interrupt_stops_a_parallel_study_promptly(tmp_path):
-    joblib = pytest.importorskip("joblib")
     CountingClassifier.budget = 5
-    start = time.perf_counter()
     with joblib.parallel_config(backend="threading"):
         with pytest.raises(KeyboardInterrupt):
             geneperm_study(
@@ -447,14 +466,16 @@ def test_keyboard_interrupt_stops_a_parallel_study_promptly(tmp_path):
                 results_file=tmp_path / "study.csv",
                 **SMALL,
             )
-    elapsed = time.perf_counter() - start
-    time.sleep(0.5)
-    # The 20 fits would take 3 s on two threads: the interrupt comes at the sixth
-    # fit, after 0.6 s, and no fit starts after it.
-    assert elapsed < 1.5
-    assert CountingClassifier.fits == 5
-    # The records of the first two fits (done at 0.3 s) were saved at once.
-    assert 2 <= len(read_frame(tmp_path / "study.csv")) <= 5
+    # The interrupt came at the sixth fit, and the remaining tasks never start:
+    # once the fits running then are finished, no more fits were made, and the
+    # tasks tried while the interrupt reached the caller are few of the 20.
+    deadline = time.monotonic() + 30
+    while CountingClassifier.finished < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert CountingClassifier.fits == CountingClassifier.finished == 5
+    assert 6 <= CountingClassifier.attempts < 20
+    # The records of the fits finished before the interrupt were saved at once.
+    assert 1 <= len(read_frame(tmp_path / "study.csv")) <= 5
 
 
 # Checks before any work ----------------------------------------------------------
@@ -548,7 +569,7 @@ def test_invalid_input_is_an_error_before_any_data_are_drawn(
     def no_drawing(*args, **kwargs):
         raise AssertionError("data drawn before the arguments were checked")
 
-    monkeypatch.setattr(study_module, "make_geneperm", no_drawing)
+    monkeypatch.setattr(recipe_module, "make_geneperm", no_drawing)
     with pytest.raises(error, match=match):
         geneperm_study(estimators, grid, random_state=0, **params)
 
@@ -598,3 +619,413 @@ def test_every_generator_setting_can_be_a_grid_axis():
     assert records[0]["chance_accuracy"] == 0.75
     assert records[0]["bayes_accuracy"] == bayes_accuracy(2, 0.25)
     assert set(GENERATOR_SETTINGS) <= set(records[0])
+
+
+# Failing fits: error_score -------------------------------------------------------
+
+
+class FailingClassifier(ClassifierMixin, BaseEstimator):
+    """Fails to fit on blocks of ``fail_width`` columns; predicts 0 otherwise."""
+
+    def __init__(self, fail_width=None):
+        self.fail_width = fail_width
+
+    def fit(self, X, y):
+        if X.shape[1] == self.fail_width:
+            raise np.linalg.LinAlgError("the matrix is singular")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_a_failing_fit_names_the_estimator_the_setting_and_the_repeat():
+    estimators = {"fine": DummyClassifier(), "fragile": FailingClassifier(12)}
+    with pytest.raises(np.linalg.LinAlgError, match="singular") as info:
+        geneperm_study(estimators, {"block_size": [1, 2]}, n_samples=40, **SMALL)
+    (note,) = info.value.__notes__
+    assert note.startswith(
+        "geneperm_study: the estimator 'fragile' at block_size=2 n_columns=6 "
+        "n_table_rows=50 n_samples=40 positive_fraction=0.5 repeat=0 failed on fold 0"
+    )
+    assert "error_score=np.nan" in note
+
+
+def test_a_numeric_error_score_records_the_failure_and_goes_on(tmp_path):
+    estimators = {"fine": DummyClassifier(), "fragile": FailingClassifier(12)}
+    params = dict(
+        param_grid={"block_size": [1, 2]},
+        n_samples=90,
+        cv=3,
+        error_score=np.nan,
+        results_file=tmp_path / "study.csv",
+        **SMALL,
+    )
+    with pytest.warns(FitFailedWarning, match="'fragile' failed at block_size=2"):
+        records = geneperm_study(estimators, **params)
+    assert [r["error"] is None for r in records] == [True, True, True, False]
+    failed = records[-1]
+    assert np.isnan(failed["test_scores"]).all() and np.isnan(failed["mean_test_score"])
+    assert failed["error"].count("Traceback") == 3
+    assert "fold 2: Traceback" in failed["error"]
+    assert "LinAlgError: the matrix is singular" in failed["error"]
+    assert not np.isnan(records[2]["mean_test_score"])  # the others went on
+    # The record, traceback and all, is read back from the file.
+    again = geneperm_study(estimators, **params)
+    assert without_fit_time(again)[-1]["error"] == failed["error"]
+    assert np.isnan(again[-1]["mean_test_score"])
+
+    with pytest.warns(FitFailedWarning, match="'fragile' failed at block_size=1"):
+        zero = geneperm_study(
+            {"fragile": FailingClassifier(6)},
+            {"block_size": [1]},
+            n_samples=40,
+            error_score=0,
+            **SMALL,
+        )
+    assert zero[0]["test_scores"] == [0.0] and "LinAlgError" in zero[0]["error"]
+
+
+def test_a_scorer_that_returns_no_number_names_scoring():
+    def wordy(estimator, X, y):
+        return "good"
+
+    with pytest.raises(ValueError) as info:
+        geneperm_study(
+            {"d": DummyClassifier()}, {"n_samples": [40]}, scoring=wordy, **SMALL
+        )
+    assert str(info.value).startswith(
+        "The 'scoring' parameter of geneperm_study must give a number: <function "
+    )
+    assert "returned 'good' (a str) for the estimator 'd' at block_size=4" in str(
+        info.value
+    )
+
+
+# What a results file resumes -----------------------------------------------------
+
+
+def scored_by(constant):
+    return lambda estimator, X, y: constant
+
+
+def test_a_changed_function_is_a_different_study(tmp_path):
+    path = tmp_path / "study.csv"
+    study_into(path, scoring=lambda estimator, X, y: 0.25)
+    with pytest.raises(ValueError, match="different study, which differs in scoring"):
+        study_into(path, scoring=lambda estimator, X, y: 0.75)
+    # Same code, other captured value; a changed default; a function in an estimator.
+    study_into(tmp_path / "closure.csv", scoring=scored_by(0.25))
+    with pytest.raises(ValueError, match="differs in scoring.digest"):
+        study_into(tmp_path / "closure.csv", scoring=scored_by(0.75))
+
+    def scaler(offset):
+        return make_pipeline(
+            FunctionTransformer(lambda X: X + offset), StandardScaler()
+        )
+
+    estimators = {"pipe": make_pipeline(scaler(1), NearestCentroid())}
+    study_into(tmp_path / "pipe.csv", estimators=estimators)
+    CountingClassifier.fits = 0
+    assert study_into(tmp_path / "pipe.csv", estimators=estimators)
+    estimators = {"pipe": make_pipeline(scaler(2), NearestCentroid())}
+    with pytest.raises(ValueError, match="differs in estimators.pipe.params.steps"):
+        study_into(tmp_path / "pipe.csv", estimators=estimators)
+
+
+class Stream(io.StringIO):
+    """A stream that cannot be pickled: its state is out of Python's sight."""
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a stream cannot be pickled")
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class HiddenState(ClassifierMixin, BaseEstimator):
+    """Majority classifier with a parameter whose state Python cannot see."""
+
+    def __init__(self, source=None):
+        self.source = source
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_a_study_that_cannot_be_told_apart_is_not_resumed(tmp_path):
+    path = tmp_path / "study.csv"
+    estimators = {"hidden": HiddenState(source=Stream("one"))}
+    # A new file: nothing to resume, the study runs.
+    assert len(study_into(path, estimators=estimators)) == 8
+    with pytest.raises(ValueError) as info:
+        study_into(path, estimators={"hidden": HiddenState(source=Stream("two"))})
+    message = str(info.value)
+    assert "holds 8 records, but this study cannot be told apart from another" in (
+        message
+    )
+    assert "estimators['hidden'].source: a test_study.Stream whose state is hidden" in (
+        message
+    )
+    # Random generators of the standard library are told apart by their state.
+    study_into(tmp_path / "random.csv", estimators={"r": HiddenState(Random(0))})
+    with pytest.raises(ValueError, match="differs in estimators.r.params.source"):
+        study_into(tmp_path / "random.csv", estimators={"r": HiddenState(Random(1))})
+
+
+def test_a_difference_is_shown_where_it_is(tmp_path):
+    path = tmp_path / "study.csv"
+    study_into(path, estimators={"lr": LogisticRegression()})
+    with pytest.raises(ValueError) as info:
+        study_into(path, estimators={"lr": LogisticRegression(warm_start=True)})
+    assert "differs in estimators.lr.params.warm_start (in the file: false; now: " in (
+        str(info.value)
+    )
+    long_a, long_b = "x" * 300 + "a", "x" * 300 + "b"
+    shown = describe_differences({"k": long_a}, {"k": long_b})[0]
+    old, new = shown.split("; now: ")
+    assert old != new.rstrip(")") and "a" in old[-30:] and "b" in new[-30:]
+
+
+# Two runs, one file ----------------------------------------------------------------
+
+HELPER = '''
+import pathlib, time
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+
+class GatedClassifier(ClassifierMixin, BaseEstimator):
+    """Fits at once on blocks of one row; waits for the gate file on wider ones."""
+
+    fits = 0
+
+    def __init__(self, gate=None):
+        self.gate = gate
+
+    def fit(self, X, y):
+        type(self).fits += 1
+        if X.shape[1] > 6:
+            deadline = time.monotonic() + 60
+            while not pathlib.Path(self.gate).exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the gate was never opened")
+                time.sleep(0.02)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+'''
+
+
+def test_a_second_run_on_the_same_file_is_refused_while_the_first_runs(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "gated_helper.py").write_text(HELPER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import gated_helper
+
+    path, gate = tmp_path / "study.csv", tmp_path / "gate"
+    arguments = (
+        f"{{'gated': gated_helper.GatedClassifier(gate={str(gate)!r})}}, "
+        "{'block_size': [1, 2]}, n_samples=40, n_columns=6, n_table_rows=50, "
+        f"test_size=400, random_state=0, results_file={str(path)!r}"
+    )
+    code = (
+        "import gated_helper\nfrom geneperm_sk import geneperm_study\n"
+        f"geneperm_study({arguments})\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    first = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tmp_path)
+    try:
+        # Wait for the first run's first record: it then waits at the gate.
+        while first.poll() is None and not (
+            path.exists() and len(path.read_text().splitlines()) == 2
+        ):
+            time.sleep(0.02)
+        assert first.poll() is None
+        estimators = {"gated": gated_helper.GatedClassifier(gate=str(gate))}
+        settings = dict(n_samples=40, results_file=path, **SMALL)
+        with pytest.raises(ValueError, match="is in use by another run"):
+            geneperm_study(estimators, {"block_size": [1, 2]}, **settings)
+        assert gated_helper.GatedClassifier.fits == 0
+    finally:
+        gate.touch()
+        assert first.wait(timeout=120) == 0
+    assert len(path.read_text().splitlines()) == 3
+    assert not path.with_name("study.csv.lock").exists()
+    # Once the first run is over, the same call resumes its finished study.
+    records = geneperm_study(estimators, {"block_size": [1, 2]}, **settings)
+    assert len(records) == 2 and gated_helper.GatedClassifier.fits == 0
+
+
+def test_a_lock_is_released_when_a_study_fails(tmp_path):
+    path = tmp_path / "study.csv"
+    with pytest.raises(np.linalg.LinAlgError):
+        study_into(path, estimators={"f": FailingClassifier(6)})
+    assert not path.with_name("study.csv.lock").exists()
+    with pytest.raises(np.linalg.LinAlgError):
+        study_into(path, estimators={"f": FailingClassifier(6)})
+
+
+# Files the study did not write ----------------------------------------------------
+
+
+def test_a_description_beside_a_new_file_that_is_not_a_studys_is_kept(tmp_path):
+    own = tmp_path / "study.json"
+    own.write_text('{"mine": true}')
+    with pytest.raises(ValueError) as info:
+        study_into(tmp_path / "study")
+    assert "'study.json', where geneperm_study writes the study description, holds" in (
+        str(info.value)
+    )
+    assert "Refusing to replace or append to a file that a study did not write" in (
+        str(info.value)
+    )
+    assert own.read_text() == '{"mine": true}'
+    assert not (tmp_path / "study").exists()
+
+
+def test_a_symbolic_link_to_a_results_file_stays_a_link(tmp_path):
+    (tmp_path / "data").mkdir()
+    target, link = tmp_path / "data" / "study.csv", tmp_path / "study.csv"
+    link.symlink_to(target)
+    # The first task finishes last: the finished file is rewritten in task order.
+    with joblib.parallel_config(backend="threading"):
+        records = study_into(
+            link,
+            estimators={"counting": CountingClassifier(slow_width=6)},
+            param_grid={"block_size": [1, 2]},
+            n_repeats=1,
+            n_samples=40,
+            n_jobs=2,
+        )
+    assert link.is_symlink() and link.resolve() == target
+    assert list(read_frame(target)["block_size"]) == [r["block_size"] for r in records]
+
+
+def test_an_empty_results_file_name_is_named():
+    with pytest.raises(ValueError) as info:
+        study_into("")
+    assert str(info.value) == (
+        "The 'results_file' parameter of geneperm_study must be the path of a CSV "
+        "file, such as 'study.csv'. Got the empty string ''."
+    )
+
+
+# Rows that are not what a study wrote ---------------------------------------------
+
+
+def test_names_with_line_breaks_are_refused():
+    with pytest.raises(ValueError) as info:
+        geneperm_study({"two\nlines": DummyClassifier()}, {}, **SMALL)
+    assert "without line breaks, tabs or other control characters" in str(info.value)
+    assert "Got the name 'two\\nlines'" in str(info.value)
+
+
+def test_a_trailing_blank_line_is_read_past(tmp_path):
+    path = tmp_path / "study.csv"
+    first = study_into(path)
+    with open(path, "a") as file:
+        file.write("\n")
+    CountingClassifier.fits = 0
+    assert study_into(path) == first and CountingClassifier.fits == 0
+
+
+def test_bytes_that_are_not_utf8_are_named(tmp_path):
+    path = tmp_path / "study.csv"
+    study_into(path)
+    with open(path, "ab") as file:
+        file.write(b"caf\xe9\n")
+    with pytest.raises(ValueError) as info:
+        study_into(path)
+    assert "Line 10 of the results_file" in str(info.value)
+    assert "is not UTF-8 text (the byte 0xe9 at position" in str(info.value)
+
+
+def test_a_mean_edited_by_hand_is_found(tmp_path):
+    path = tmp_path / "study.csv"
+    records = study_into(path, cv=2, param_grid={"n_samples": [40]}, n_repeats=1)
+    text = path.read_text()
+    mean = repr(records[0]["mean_test_score"])
+    path.write_text(text.replace(f",{mean},", ",0.99,", 1))
+    with pytest.raises(ValueError) as info:
+        study_into(path, cv=2, param_grid={"n_samples": [40]}, n_repeats=1)
+    assert "Line 2 of the results_file" in str(info.value)
+    assert "mean_test_score 0.99 is not that of the test_scores" in str(info.value)
+
+
+# Sizes decided by arithmetic -----------------------------------------------------
+
+
+def test_training_sizes_are_decided_by_arithmetic(monkeypatch):
+    calls = []
+    original = recipe_module._missing_class_probability
+
+    def counted(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(recipe_module, "_missing_class_probability", counted)
+    with pytest.raises(ValueError, match=r"Use n_samples >= (\d+)\.") as info:
+        geneperm_study(
+            {"d": DummyClassifier()}, {"positive_fraction": [1e-6]}, random_state=0
+        )
+    assert len(calls) < 200  # a search by halving, not one size at a time
+    smallest = int(str(info.value).rsplit(">= ", 1)[1].rstrip("."))
+    assert original(smallest, 1e-6, 2) <= _MAX_MISSING_CLASS_PROBABILITY
+    assert original(smallest - 1, 1e-6, 2) > _MAX_MISSING_CLASS_PROBABILITY
+
+    with pytest.raises(ValueError) as info:
+        geneperm_study(
+            {"d": DummyClassifier()}, {"positive_fraction": [1e-300]}, random_state=0
+        )
+    assert "'positive_fraction' setting of geneperm_study is too far from 0.5" in str(
+        info.value
+    )
+    assert "no n_samples up to 2**62" in str(info.value)
+
+
+def test_data_no_machine_can_hold_are_refused_before_any_work(monkeypatch):
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("data drawn before the arguments were checked")
+
+    monkeypatch.setattr(recipe_module, "make_geneperm", no_drawing)
+    with pytest.raises(ValueError) as info:
+        geneperm_study({"d": DummyClassifier()}, {"n_samples": [2**70]})
+    assert "ask for data no machine can hold" in str(info.value)
+    assert f"n_samples={2**70}" in str(info.value)
+
+
+def test_more_folds_than_samples_say_so():
+    with pytest.raises(ValueError) as info:
+        geneperm_study(
+            {"d": DummyClassifier()}, {"n_samples": [100]}, cv=200, random_state=0
+        )
+    message = str(info.value)
+    assert "for 200 stratified folds every draw needs at least 200 samples of each" in (
+        message
+    )
+    assert "n_samples=100 cannot hold the 400 samples this takes" in message
+    assert "probability" not in message
+
+
+def test_no_more_workers_than_tasks(monkeypatch):
+    asked = []
+    original = study_module.Parallel
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs["n_jobs"])
+        return original(*args, **{**kwargs, "n_jobs": 1})
+
+    monkeypatch.setattr(study_module, "Parallel", spy)
+    geneperm_study({"d": DummyClassifier()}, {"block_size": [1, 2]}, n_jobs=64, **SMALL)
+    assert asked == [2]
+    geneperm_study({"d": DummyClassifier()}, {"block_size": [1, 2]}, n_jobs=-1, **SMALL)
+    assert asked[-1] <= 2
