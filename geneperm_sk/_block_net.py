@@ -809,8 +809,6 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         path : str or path-like
             Where to write the file (conventionally ending in ``.json``).
         """
-        from . import __version__
-
         check_is_fitted(self)
         classes, class_kind = encode_labels(self.classes_)
         names = getattr(self, "feature_names_in_", None)
@@ -818,7 +816,6 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             path,
             {
                 "estimator": type(self).__name__,
-                "library_version": __version__,
                 "hyperparameters": self._json_hyperparameters(),
                 "layout": {
                     "block_size": (
