@@ -233,11 +233,19 @@ def _point_seeds(entropy, settings, repeat):
     number (through a SHA-256 of the settings, not Python's salted ``hash``), so a
     point draws the same data whichever other points are in the study.
     """
-    text = json.dumps({key: settings[key] for key in GENERATOR_SETTINGS})
-    digest = hashlib.sha256(text.encode()).digest()
+    fields = {key: settings[key] for key in GENERATOR_SETTINGS}
+    return spawn_seeds(entropy, fields, repeat, 2)
+
+
+def spawn_seeds(entropy, fields, repeat, n_seeds):
+    """``n_seeds`` int seeds of the data named by ``fields`` (a JSON-ready dict)
+    and ``repeat``: a :class:`numpy.random.SeedSequence` with the study's entropy
+    and a spawn key made of a SHA-256 of the fields and the repeat number, so that
+    the seeds do not depend on the other data of the study."""
+    digest = hashlib.sha256(json.dumps(fields).encode()).digest()
     spawn_key = (*np.frombuffer(digest[:16], dtype="<u4").tolist(), repeat)
     sequence = np.random.SeedSequence(entropy, spawn_key=spawn_key)
-    return tuple(int(seed) for seed in sequence.generate_state(2))
+    return tuple(int(seed) for seed in sequence.generate_state(n_seeds))
 
 
 def _check_grid(param_grid, grid_name, caller):
