@@ -11,6 +11,11 @@ from ._datasets import load_mil_dataset, read_mil_csv
 from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
 from ._features import BagPooling, BagRowTransformer, RowSecondMoments
 from ._generator import bayes_accuracy, make_geneperm
+from ._mil_benchmark import (
+    mil_benchmark,
+    mil_benchmark_estimators,
+    mil_benchmark_table,
+)
 from ._modules import AbsMeanModule, DeepSetsModule, GatedAttentionModule
 from ._set_models import AttentionMILClassifier, DeepSetsClassifier
 from ._show_versions import show_versions
@@ -35,6 +40,9 @@ __all__ = [
     "geneperm_study",
     "load_mil_dataset",
     "make_geneperm",
+    "mil_benchmark",
+    "mil_benchmark_estimators",
+    "mil_benchmark_table",
     "read_mil_csv",
     "show_versions",
 ]
