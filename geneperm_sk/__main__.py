@@ -4,7 +4,8 @@ Without a subcommand it runs the canonical comparison: AbsMean against generic
 classifiers over block sizes, cross-validated, with the table printed and a CSV and
 a PNG plot written into an output folder. ``study`` runs a study over a grid of
 generator settings with repeats, on this machine or on a Dask cluster, and resumes
-when the same command is run again.
+when the same command is run again; ``mil`` runs the multiple-instance benchmark
+on real data sets the same way and prints its table beside the published rows.
 
 Every value is checked before any work: a bad one is an argparse error (exit 2).
 Results are appended to their CSV file as they are finished; Ctrl-C stops the run
@@ -27,8 +28,16 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from ._absmean import AbsMeanClassifier
 from ._curve import curve_records, plan_curve
+from ._datasets import _DATASETS
 from ._display import GenePermCurveDisplay, GenePermHeatmapDisplay
 from ._features import RowSecondMoments
+from ._mil_benchmark import (
+    DEFAULT_DATASETS,
+    MIL_BENCHMARK_ESTIMATORS,
+    mil_benchmark_estimators,
+    mil_benchmark_table,
+    plan_mil_benchmark,
+)
 from ._set_models import AttentionMILClassifier, DeepSetsClassifier
 from ._study import GENERATOR_SETTINGS, SETTING_TYPES, plan_study
 
@@ -147,16 +156,18 @@ def _grid_item(text):
 # The parser --------------------------------------------------------------------
 
 
-def _add_shared_arguments(parser, *, n_jobs_group):
+def _add_shared_arguments(
+    parser, *, n_jobs_group, estimators=ESTIMATORS, default=DEFAULT_ESTIMATORS
+):
     parser.add_argument(
         "--estimators",
         nargs="+",
-        choices=list(ESTIMATORS),
-        default=list(DEFAULT_ESTIMATORS),
+        choices=list(estimators),
+        default=list(default),
         metavar="NAME",
         help=(
-            f"estimators to compare, from {', '.join(ESTIMATORS)} "
-            f"(default: {' '.join(DEFAULT_ESTIMATORS)})"
+            f"estimators to compare, from {', '.join(estimators)} "
+            f"(default: {' '.join(default)})"
         ),
     )
     n_jobs_group.add_argument(
@@ -319,6 +330,72 @@ def build_parser():
         "--overwrite",
         action="store_true",
         help="replace a results file written by a different study",
+    )
+
+    mil = subparsers.add_parser(
+        "mil",
+        prog=f"{parser.prog} mil",
+        help="the multiple-instance benchmark on real data sets",
+        description=(
+            "Bag accuracy of the library's pipelines on multiple-instance data sets "
+            "(loaded with load_mil_dataset; needs the 'mil' extra) by the protocol "
+            "of the deep multiple-instance papers: stratified --folds-fold "
+            "cross-validation repeated --repeats times. Prints the mean and the "
+            "standard error of the fold accuracies beside published rows. Records "
+            "are appended to --results-file as they are finished; run the same "
+            "command again to resume."
+        ),
+    )
+    mil.set_defaults(command="mil", command_parser=mil)
+    mil.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=list(_DATASETS),
+        default=list(DEFAULT_DATASETS),
+        metavar="NAME",
+        help=(
+            f"data sets, from {', '.join(_DATASETS)} "
+            f"(default: {' '.join(DEFAULT_DATASETS)})"
+        ),
+    )
+    mil.add_argument(
+        "--folds",
+        type=_int_in(2),
+        default=10,
+        help="stratified folds per repeat (default: 10)",
+    )
+    mil.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=5,
+        help="repeats of the cross-validation, each with other folds (default: 5)",
+    )
+    mil.add_argument(
+        "--results-file",
+        type=Path,
+        required=True,
+        help="CSV file the records are appended to, and resumed from",
+    )
+    where = mil.add_mutually_exclusive_group()
+    _add_shared_arguments(
+        mil,
+        n_jobs_group=where,
+        estimators=MIL_BENCHMARK_ESTIMATORS,
+        default=tuple(MIL_BENCHMARK_ESTIMATORS),
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help=(
+            "run the tasks on an existing Dask cluster, such as tcp://host:8786 "
+            "(its workers need geneperm_sk and the 'mil' extra installed)"
+        ),
+    )
+    mil.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a results file written by a different benchmark",
     )
     return parser
 
@@ -524,6 +601,59 @@ def summary_table(records, varied):
     return table
 
 
+def _check_study_files(args, parser):
+    """Check that the results file (and the plot, if any) can be written."""
+    _check_writable_folder(parser, "--results-file", args.results_file.parent)
+    study_files = [
+        args.results_file,
+        args.results_file.with_name(args.results_file.name + ".json"),
+        args.results_file.with_name(args.results_file.name + ".lock"),
+    ]
+    _check_file_paths(parser, "--results-file", study_files[:2])
+    if getattr(args, "plot", None) is not None:
+        for path in study_files:
+            if os.path.realpath(args.plot) == os.path.realpath(path):
+                parser.error(
+                    f"--plot: {args.plot} is where the study keeps its results "
+                    f"({path.name}); choose another file for the plot"
+                )
+
+
+def _run_plan(args, parser, plan):
+    """Run ``plan`` into ``--results-file``, here or on ``--scheduler``: the
+    records and the path of the results file, or the exit status of an
+    interrupted run."""
+    client = nullcontext()
+    if args.scheduler is not None:
+        try:
+            from distributed import Client
+        except ImportError:
+            parser.error(
+                "--scheduler needs dask.distributed: "
+                "pip install 'geneperm_sk[distributed]'"
+            )
+        try:
+            client = Client(args.scheduler, timeout="10s")
+        except Exception as error:  # any failure to connect, before any work
+            parser.error(f"--scheduler: cannot connect to {args.scheduler!r}: {error}")
+    with client:
+        try:
+            results = plan.open_results(args.results_file, overwrite=args.overwrite)
+        except ValueError as error:
+            parser.error(f"--results-file: {error} Or pass --overwrite to replace it.")
+        backend = (
+            nullcontext() if args.scheduler is None else parallel_config(backend="dask")
+        )
+        try:
+            with results, backend:
+                records = plan.run(n_jobs=args.n_jobs, results=results, verbose=1)
+        except KeyboardInterrupt:
+            return _interrupted(
+                results, len(plan.tasks), "run the same command again to resume"
+            )
+    return records, results.path
+
+
 def _study(args, parser):
     grid = {}
     for name, values in args.grid:
@@ -565,48 +695,11 @@ def _study(args, parser):
         parser.error(f"--grid: {error}")
     if args.scheduler is None:
         _check_memory(parser, plan, args.n_jobs)
-    _check_writable_folder(parser, "--results-file", args.results_file.parent)
-    study_files = [
-        args.results_file,
-        args.results_file.with_name(args.results_file.name + ".json"),
-        args.results_file.with_name(args.results_file.name + ".lock"),
-    ]
-    _check_file_paths(parser, "--results-file", study_files[:2])
-    if args.plot is not None:
-        for path in study_files:
-            if os.path.realpath(args.plot) == os.path.realpath(path):
-                parser.error(
-                    f"--plot: {args.plot} is where the study keeps its results "
-                    f"({path.name}); choose another file for the plot"
-                )
-    client = nullcontext()
-    if args.scheduler is not None:
-        try:
-            from distributed import Client
-        except ImportError:
-            parser.error(
-                "--scheduler needs dask.distributed: "
-                "pip install 'geneperm_sk[distributed]'"
-            )
-        try:
-            client = Client(args.scheduler, timeout="10s")
-        except Exception as error:  # any failure to connect, before any work
-            parser.error(f"--scheduler: cannot connect to {args.scheduler!r}: {error}")
-    with client:
-        try:
-            results = plan.open_results(args.results_file, overwrite=args.overwrite)
-        except ValueError as error:
-            parser.error(f"--results-file: {error} Or pass --overwrite to replace it.")
-        backend = (
-            nullcontext() if args.scheduler is None else parallel_config(backend="dask")
-        )
-        try:
-            with results, backend:
-                records = plan.run(n_jobs=args.n_jobs, results=results, verbose=1)
-        except KeyboardInterrupt:
-            return _interrupted(
-                results, len(plan.tasks), "run the same command again to resume"
-            )
+    _check_study_files(args, parser)
+    outcome = _run_plan(args, parser, plan)
+    if isinstance(outcome, int):
+        return outcome
+    records, results_path = outcome
 
     print(
         f"\nAccuracy, mean ± std over {args.repeats} repeat(s), "
@@ -618,7 +711,7 @@ def _study(args, parser):
         + "\n"
     )
     print(summary_table(records, varied).to_string())
-    print(f"\nwrote {results.path}")
+    print(f"\nwrote {results_path}")
     if args.plot is not None:
         if len(varied) == 1:
             display = GenePermCurveDisplay.from_results(records, param_name=varied[0])
@@ -633,11 +726,78 @@ def _study(args, parser):
     return 0
 
 
+# The multiple-instance benchmark -------------------------------------------------
+
+
+def format_mil_table(rows, datasets):
+    """The rows of :func:`mil_benchmark_table` as text: an estimator per line,
+    ``mean ± standard error`` per data set, then each published row's source."""
+    names = list(dict.fromkeys(row["estimator"] for row in rows))
+    cells = {(row["estimator"], row["dataset"]): row for row in rows}
+    sources = {row["estimator"]: row["source"] for row in rows}
+    titles = [_DATASETS[name].title for name in datasets]
+    width = max(len(name) for name in [*names, "estimator"])
+    header = f"{'estimator':<{width}}" + "".join(f"{t:>16}" for t in titles)
+    lines = [header, "-" * len(header)]
+    for name in names:
+        text = ""
+        for dataset in datasets:
+            row = cells.get((name, dataset))
+            if row is None:
+                text += f"{'-':>16}"
+            elif row["source"] is not None:
+                text += f"{row['mean']:>16.3f}"
+            else:
+                text += f"{row['mean']:>8.3f} ± {row['standard_error']:.3f}"
+        lines.append(f"{name:<{width}}{text}")
+    published = [name for name in names if sources[name] is not None]
+    if published:
+        lines += ["", "Sources of the published rows:"]
+        lines += [f"  {name}: {sources[name]}" for name in published]
+    return "\n".join(lines)
+
+
+def _mil(args, parser):
+    datasets = list(dict.fromkeys(args.datasets))
+    try:
+        plan = plan_mil_benchmark(
+            mil_benchmark_estimators(args.estimators, random_state=args.random_state),
+            datasets,
+            n_splits=args.folds,
+            n_repeats=args.repeats,
+            scoring="accuracy",
+            error_score="raise",
+            random_state=args.random_state,
+            caller="mil_benchmark",
+            results_file=args.results_file,
+        )
+    except ValueError as error:
+        option = "--folds: " if "'n_splits'" in str(error) else ""
+        parser.error(f"{option}{error}")
+    if args.scheduler is None:
+        _check_memory(parser, plan, args.n_jobs)
+    _check_study_files(args, parser)
+    outcome = _run_plan(args, parser, plan)
+    if isinstance(outcome, int):
+        return outcome
+    records, results_path = outcome
+    print(
+        f"\nBag accuracy: mean ± standard error of the {args.folds * args.repeats} "
+        f"fold accuracies ({args.folds}-fold stratified cross-validation, "
+        f"{args.repeats} repeat(s)), beside published rows\n"
+    )
+    print(format_mil_table(mil_benchmark_table(records), datasets))
+    print(f"\nwrote {results_path}")
+    return 0
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "study":
         return _study(args, args.command_parser)
+    if args.command == "mil":
+        return _mil(args, args.command_parser)
     return _compare(args, parser)
 
 
