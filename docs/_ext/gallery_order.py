@@ -19,7 +19,8 @@ READING_ORDER = (
     "plot_sample_complexity.py",
     # The inductive-bias ladder.
     "plot_inductive_bias.py",
-    # Examples on real multiple-instance data sets go here.
+    # Real multiple-instance data sets, against the published table.
+    "plot_mil_benchmarks.py",
 )
 
 
