@@ -64,7 +64,7 @@ table = pd.DataFrame(mil_benchmark_table(records))
 cells = table.apply(
     lambda row: (
         f"{row['mean']:.3f}"
-        + ("" if row["source"] is not None else f" ± {row['standard_error']:.3f}")
+        + (f" ± {row['standard_error']:.3f}" if pd.isna(row["source"]) else "")
     ),
     axis=1,
 )
