@@ -129,7 +129,7 @@ def mil_benchmark_estimators(names=None, *, random_state=0):
       of size 64, a linear head, Adam at ``lr=1e-3``, bags in batches of 8, 50
       epochs of every bag, no early stopping;
     - ``"pooled"``: :class:`BagPooling` (mean, max and min of every column),
-      standardised, an RBF :class:`~sklearn.svm.SVC` with ``C=10``;
+      standardised, an RBF ``SVC`` with ``C=10``;
     - ``"deepsets"``: rows standardised, :class:`DeepSetsClassifier` with the
       attention model's training settings;
     - ``"absmean"``: rows standardised, :class:`AbsMeanClassifier`;
