@@ -55,7 +55,7 @@ class StopOnDivergence(Callback):
         # costs more than the rest of this check.
         if not training:
             return
-        loss = float(loss)
+        loss = loss.item()
         if not math.isfinite(loss):
             epoch = len(net.history)
             raise TrainingDiverged(epoch, f"the training loss became {loss}")
