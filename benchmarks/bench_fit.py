@@ -7,10 +7,11 @@ B, ...) in the same run and the best of each is kept, so the printed ratio holds
 a shared, noisy machine.
 
 - AbsMeanClassifier with ``init="random"`` and ``early_stopping=False`` against a
-  hand loop doing the same work: the same AbsMeanModule, Adam, BCEWithLogitsLoss,
-  epochs and batch size, data moved to the device once (inside the timing, as fit
-  does it), a new permutation per epoch and batches indexed from the tensors
-  (target: classifier at most 1.3x the hand loop);
+  hand loop doing the same work: the same AbsMeanModule, Adam (with the
+  classifier's options), BCEWithLogitsLoss, epochs and batch size, data moved to
+  the device once (inside the timing, as fit does it), a new permutation per
+  epoch and batches indexed from the tensors (target: classifier at most 1.3x the
+  hand loop);
 - samples per second of both;
 - the default AbsMeanClassifier (spectral initialisation, early stopping): fit time
   and test accuracy against the Bayes-optimal accuracy;
@@ -28,6 +29,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 from geneperm_sk import AbsMeanClassifier, AbsMeanModule, bayes_accuracy, make_geneperm
+from geneperm_sk._block_net import ADAM_OPTIONS
 
 
 def timed(function, device):
@@ -61,9 +63,20 @@ def best_times_interleaved(functions, repeats, device):
 
 
 def hand_loop(
-    X, y, n_columns, block_size, epochs, batch_size, lr, device, seed, index_select
+    X,
+    y,
+    n_columns,
+    block_size,
+    epochs,
+    batch_size,
+    lr,
+    device,
+    seed,
+    index_select,
+    make_module=AbsMeanModule,
 ):
-    """Train AbsMeanModule with a minimal PyTorch loop; return the module.
+    """Train ``make_module(n_columns)`` (AbsMeanModule by default) with a minimal
+    PyTorch loop; return the module.
 
     Batches are taken as ``X[batch]``, or with ``index_select`` (as the
     classifier's batch iterator does) when ``index_select`` is True.
@@ -71,8 +84,9 @@ def hand_loop(
     X_tensor = torch.from_numpy(X).reshape(-1, block_size, n_columns).to(device)
     y_tensor = torch.as_tensor(y, dtype=torch.float32, device=device)
     torch.manual_seed(seed)
-    module = AbsMeanModule(n_columns).to(device)
-    optimizer = torch.optim.Adam(module.parameters(), lr=lr)
+    module = make_module(n_columns).to(device)
+    # The classifiers' Adam options, so that both sides make the same updates.
+    optimizer = torch.optim.Adam(module.parameters(), lr=lr, **ADAM_OPTIONS)
     criterion = torch.nn.BCEWithLogitsLoss()
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
