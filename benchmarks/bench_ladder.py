@@ -55,10 +55,10 @@ def main():
     )
     print(table.round(3).unstack("estimator").to_string())
     per_estimator = results.groupby("estimator").mean_fit_time.sum()
+    parts = [f"{name} {seconds:.1f} s" for name, seconds in per_estimator.items()]
     print(
-        "fit time in all: "
-        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in per_estimator.items())
-        + f"; total {per_estimator.sum():.1f} s; wall {wall:.1f} s"
+        f"fit time in all: {', '.join(parts)}; total {per_estimator.sum():.1f} s; "
+        f"wall {wall:.1f} s"
     )
 
 
