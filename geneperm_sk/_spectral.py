@@ -169,8 +169,15 @@ def spectral_parameters(X, y, indices=None):
             best = (loss, k, output)
     _, k, output = best
     output_weight, output_bias = output.coef_[0, 0], output.intercept_[0]
-    threshold = _separating_threshold(pooled[:, k], labels, X.shape[1])
-    if threshold is not None and output_weight > 0:
+    gap = _separating_gap(pooled[:, k], labels)
+    if gap is not None and output_weight > 0:
+        # Move the threshold, keeping the logit of the highest negative score.
+        highest_negative, lowest_positive = gap
+        threshold = highest_negative + (lowest_positive - highest_negative) / (
+            2 * X.shape[1]
+        )
+        negative_logit = output_weight * highest_negative + output_bias
+        output_weight = -negative_logit / (threshold - highest_negative)
         output_bias = -output_weight * threshold
     return {
         "row_weights": directions[:-1, k],
@@ -180,22 +187,23 @@ def spectral_parameters(X, y, indices=None):
     }
 
 
-def _separating_threshold(scores, labels, block_size):
-    """Where to put the threshold when every positive block scores above every
-    negative one, or None when the scores do not separate the classes.
+def _separating_gap(scores, labels):
+    """The highest negative and the lowest positive score when every positive
+    block scores above every negative one, or None.
 
-    The logistic fit then puts it midway between the classes, which is too far
-    from the negatives: a positive block needs only one scoring row, whose
-    pooled score is 1/block_size of a row's score, and the positive block that
-    scores least in the training set may hold several. On Gene-Perm at block
-    size 8, a training set without a block with one changed row (1.6% of blocks)
-    had the threshold exactly where those blocks score, and lost 1.6 points
-    (benchmarks/bench_block_size_8.py). Here the threshold is midway between the
-    highest negative score and 1/block_size of the lowest positive one.
+    The logistic fit then puts the threshold midway between the classes, which
+    is too far from the negatives: a positive block needs only one scoring row,
+    whose pooled score is 1/block_size of a row's score, and the positive block
+    that scores least in the training set may hold several. On Gene-Perm at
+    block size 8, a training set without a block with one changed row (1.6% of
+    blocks) had the threshold exactly where those blocks score, and lost 1.6
+    points (benchmarks/bench_block_size_8.py). The caller puts the threshold
+    midway between the highest negative score and 1/block_size of the lowest
+    positive one instead.
     """
     positive = labels == 1
     highest_negative = scores[~positive].max()
     lowest_positive = scores[positive].min()
     if lowest_positive <= highest_negative:
         return None
-    return highest_negative + (lowest_positive - highest_negative) / (2 * block_size)
+    return highest_negative, lowest_positive
