@@ -21,6 +21,7 @@ import argparse
 import statistics
 import time
 
+import bench_fit
 import torch
 from bench_fit import best_times_interleaved, hand_loop, module_accuracy
 
@@ -125,9 +126,7 @@ def default_fits(args, device):
         )
         for name, cls in models.items():
             model = cls(n_columns=N_COLUMNS, device=str(device), random_state=seed)
-            start = time.perf_counter()
-            model.fit(X, y)
-            seconds = time.perf_counter() - start
+            seconds, _ = bench_fit.timed(lambda model=model: model.fit(X, y), device)
             accuracy = model.score(X_test, y_test)
             gap = bayes_accuracy(BLOCK_SIZE) - accuracy
             early_stopping = dict(model.net_.callbacks_).get("early_stopping")
@@ -154,10 +153,24 @@ def main():
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--skip-defaults", action="store_true")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="time with the wall clock or with the process's CPU time (steadier on "
+        "a busy machine; CPU only)",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
+    if args.clock == "cpu":
+        if device.type != "cpu":
+            parser.error("--clock cpu measures CPU fits only; use --device cpu")
+        bench_fit.clock = time.process_time
     torch.set_num_threads(1)
-    print(f"torch {torch.__version__}, device {device}, one torch thread")
+    print(
+        f"torch {torch.__version__}, device {device}, one torch thread; "
+        f"{args.clock} clock"
+    )
     if not args.skip_cost:
         training_cost(args, device)
     if not args.skip_defaults:
