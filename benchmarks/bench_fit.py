@@ -31,7 +31,6 @@ from sklearn.linear_model import LogisticRegression
 from geneperm_sk import AbsMeanClassifier, AbsMeanModule, bayes_accuracy, make_geneperm
 from geneperm_sk._block_net import ADAM_OPTIONS
 
-
 # What ``timed`` reads: wall time by default; a script may set it to
 # time.process_time, which another job on a shared machine does not inflate.
 clock = time.perf_counter

@@ -126,7 +126,9 @@ def default_fits(args, device):
         )
         for name, cls in models.items():
             model = cls(n_columns=N_COLUMNS, device=str(device), random_state=seed)
-            seconds, _ = bench_fit.timed(lambda model=model: model.fit(X, y), device)
+            seconds, _ = bench_fit.timed(
+                lambda model=model, X=X, y=y: model.fit(X, y), device
+            )
             accuracy = model.score(X_test, y_test)
             gap = bayes_accuracy(BLOCK_SIZE) - accuracy
             early_stopping = dict(model.net_.callbacks_).get("early_stopping")
