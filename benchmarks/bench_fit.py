@@ -28,8 +28,12 @@ import torch
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
+import geneperm_sk._block_net
 from geneperm_sk import AbsMeanClassifier, AbsMeanModule, bayes_accuracy, make_geneperm
-from geneperm_sk._block_net import ADAM_OPTIONS
+
+# The classifiers' Adam options (none in versions before they were set), so that
+# the hand loops make the same updates.
+ADAM_OPTIONS = getattr(geneperm_sk._block_net, "ADAM_OPTIONS", {})
 
 # What ``timed`` reads: wall time by default; a script may set it to
 # time.process_time, which another job on a shared machine does not inflate.
