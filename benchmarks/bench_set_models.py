@@ -113,6 +113,11 @@ def default_fits(args, device):
     )
     summary = {}
     models = {"AbsMeanClassifier": AbsMeanClassifier, **MODELS}
+    # A first small fit of each loads what torch, skorch and scikit-learn load
+    # lazily: a cost of the process, not of the fit.
+    X, y = make_geneperm(200, n_columns=N_COLUMNS, block_size=BLOCK_SIZE)
+    for cls in models.values():
+        cls(n_columns=N_COLUMNS, max_epochs=1, device=str(device)).fit(X, y)
     for seed in range(args.seeds):
         X, y, table = make_geneperm(
             N_SAMPLES,
