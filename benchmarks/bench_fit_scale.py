@@ -93,6 +93,7 @@ def timed_stages(seconds):
     """Add the time spent in each stage of a fit to ``seconds``, by name."""
     stages = [
         (block_net_module, "validate_data", "input check"),
+        (block_net_module.BlockNetClassifier, "_validation_split", "split"),
         (absmean_module, "spectral_parameters", "spectral start"),
         (block_net_module.BlockNetClassifier, "_validation_loss", "initial loss"),
         (block_net_module._BlockNet, "fit", "epochs"),
