@@ -150,10 +150,22 @@ def main():
         action="store_true",
         help="skip LogisticRegression and RandomForestClassifier",
     )
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="time with the wall clock or with the process's CPU time (steadier on "
+        "a busy machine; CPU only)",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda was given, but CUDA is not available")
+    if args.clock == "cpu":
+        if device.type != "cpu":
+            parser.error("--clock cpu measures CPU fits only; use --device cpu")
+        global clock
+        clock = time.process_time
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
@@ -177,7 +189,7 @@ def main():
         f"fit on make_geneperm(n_samples={args.n_samples}, "
         f"block_size={args.block_size}, n_columns={args.n_columns}, float32); "
         f"epochs={args.epochs}, batch_size={args.batch_size}, lr={args.lr}; "
-        f"best of {args.repeats}, interleaved"
+        f"best of {args.repeats}, interleaved; {args.clock} clock"
     )
     print(
         f"torch {torch.__version__}, scikit-learn {sklearn.__version__}, "
