@@ -53,10 +53,23 @@ _KEPT_DTYPES = [np.float32, np.float64, np.int8]
 # padded with zeros, so that a sample's score is computed by the same kernels
 # whatever else is predicted with it.
 _CHUNK_VALUES = 1 << 20
-# Adam's options: the fused kernel updates all parameters in one call instead of
-# several small operations per parameter tensor (the same update); for these small
-# models that is 15-30% of a training step (benchmarks/bench_set_models.py).
-ADAM_OPTIONS = {"fused": True}
+
+
+def _adam_options():
+    """Adam's options: the fused kernel updates all parameters in one call
+    instead of several small operations per parameter tensor (the same update);
+    for these small models that is 15-30% of a training step
+    (benchmarks/bench_set_models.py). torch before 2.4 has no fused kernel for
+    the CPU: then none."""
+    try:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+    except (RuntimeError, ValueError, TypeError):
+        return {}
+    return {"fused": True}
+
+
+ADAM_OPTIONS = _adam_options()
+
 # The most samples set aside for early stopping, however many there are. The
 # validation loss only has to rank epochs against each other and against the
 # start (by a 10% margin), on the same samples. Near the ceiling the per-sample
@@ -467,11 +480,10 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         """Stratified train and validation positions for early stopping, each
         sorted, with at least one sample of each class on either side.
 
-        Each class gives its share of the validation samples (rounded, then
-        moved by at most one so that both sides keep the class), drawn without
-        replacement. scikit-learn's ``train_test_split`` does the same in about
-        one forward pass's time at 1,000,000 samples; this takes a few
-        milliseconds.
+        Each class gives its share of the validation samples (rounded, and
+        clipped so that both sides keep the class), drawn without replacement.
+        scikit-learn's ``train_test_split`` does the same in about one forward
+        pass's time at 1,000,000 samples; this takes a few milliseconds.
         """
         n_valid, _ = self._validation_size(y_encoded)
         rng = np.random.default_rng(seed)
