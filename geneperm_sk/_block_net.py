@@ -75,7 +75,8 @@ ADAM_OPTIONS = _adam_options()
 # start (by a 10% margin), on the same samples. Near the ceiling the per-sample
 # log-loss of a fit on Gene-Perm has a coefficient of variation of about 4 at
 # block size 4 (0.8 at block size 1), so 15,000 samples put the standard error
-# of the mean loss at 3.3% of it, a third of the margin. At larger block sizes
+# of the mean loss at 3.3% of it, a third of the margin
+# (benchmarks/bench_validation_size.py). At larger block sizes
 # the loss is a count of the rare blocks that no model can classify (a fraction
 # 2**-(block_size + 1)), and more of them tell two fits at the ceiling no better
 # apart. Below 150,000 samples (at the default validation_fraction of 0.1) the
