@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -72,6 +71,36 @@ _CHUNK_VALUES = 1 << 20
 # Rows per forward pass of bags are a multiple of this, so that elementwise
 # kernels treat every row with the same (vector) code; see _modules.py.
 _ROW_MULTIPLE = 64
+
+
+def _adam_options():
+    """Adam's options: the fused kernel updates all parameters in one call
+    instead of several small operations per parameter tensor (the same update);
+    for these small models that is 15-30% of a training step
+    (benchmarks/bench_set_models.py). torch before 2.4 has no fused kernel for
+    the CPU: then none."""
+    try:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+    except (RuntimeError, ValueError, TypeError):
+        return {}
+    return {"fused": True}
+
+
+ADAM_OPTIONS = _adam_options()
+
+# The most samples set aside for early stopping, however many there are. The
+# validation loss only has to rank epochs against each other and against the
+# start (by a 10% margin), on the same samples. Near the ceiling the per-sample
+# log-loss of a fit on Gene-Perm has a coefficient of variation of about 4 at
+# block size 4 (0.8 at block size 1), so 15,000 samples put the standard error
+# of the mean loss at 3.3% of it, a third of the margin
+# (benchmarks/bench_validation_size.py). At larger block sizes
+# the loss is a count of the rare blocks that no model can classify (a fraction
+# 2**-(block_size + 1)), and more of them tell two fits at the ceiling no better
+# apart. Below 150,000 samples (at the default validation_fraction of 0.1) the
+# cap changes nothing; above, it keeps the validation passes, which ran over
+# 100,000 blocks every epoch at 1,000,000 samples, to a fixed cost.
+MAX_VALIDATION_SAMPLES = 15_000
 
 
 def resolve_device(device, owner):
@@ -159,6 +188,12 @@ class _BlockNet(NeuralNetBinaryClassifier):
         self.notify("on_train_end", X=X, y=y)
         return self
 
+    def _set_training(self, training=True):
+        # skorch sets the mode of the module and the criterion before every batch,
+        # walking the module tree each time; only a change of mode needs that.
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
+
 
 class _IndexSplit:
     """A skorch ``train_split``: fixed train and validation positions, no copies."""
@@ -236,6 +271,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     def _extra_callbacks(self):
         """(name, callback) pairs to add, and history keys not to print."""
         return [], []
+
+    def _early_stopping_options(self):
+        """More keyword arguments of :class:`EarlyStoppingFromInitialParameters`
+        (default: none, skorch's rule)."""
+        return {}
 
     # -- input -------------------------------------------------------------------
 
@@ -430,6 +470,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                         initial_loss,
                         initial_margin=self._initial_loss_margin,
                         patience=self.n_iter_no_change,
+                        **self._early_stopping_options(),
                     ),
                 )
             )
@@ -464,6 +505,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return _BlockNet(
             module,
             optimizer=torch.optim.Adam,
+            **{f"optimizer__{key}": value for key, value in ADAM_OPTIONS.items()},
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -540,9 +582,12 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _validation_size(self, y_encoded):
         """Validation samples needed, and whether a stratified split can hold them:
-        at least one sample of each class on either side."""
+        at least one sample of each class on either side. ``validation_fraction``
+        of the samples, at most ``MAX_VALIDATION_SAMPLES``."""
         n_samples = len(y_encoded)
-        n_valid = math.ceil(self.validation_fraction * n_samples)
+        n_valid = min(
+            math.ceil(self.validation_fraction * n_samples), MAX_VALIDATION_SAMPLES
+        )
         smallest_class = np.bincount(y_encoded).min()
         feasible = n_valid >= 2 and n_samples - n_valid >= 2 and smallest_class >= 2
         return n_valid, feasible
@@ -564,14 +609,29 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _validation_split(self, y_encoded, seed):
-        """Stratified train and validation positions for early stopping."""
+        """Stratified train and validation positions for early stopping, each
+        sorted, with at least one sample of each class on either side.
+
+        Each class gives its share of the validation samples (rounded, and
+        clipped so that both sides keep the class), drawn without replacement.
+        scikit-learn's ``train_test_split`` does the same in about one forward
+        pass's time at 1,000,000 samples; this takes a few milliseconds.
+        """
         n_valid, _ = self._validation_size(y_encoded)
-        return train_test_split(
-            np.arange(len(y_encoded)),
-            test_size=n_valid,
-            stratify=y_encoded,
-            random_state=seed,
+        rng = np.random.default_rng(seed)
+        n_samples = len(y_encoded)
+        counts = np.bincount(y_encoded, minlength=2)
+        n_valid_positive = round(n_valid * counts[1] / n_samples)
+        n_valid_positive = min(
+            max(n_valid_positive, 1, n_valid - counts[0] + 1),
+            counts[1] - 1,
+            n_valid - 1,
         )
+        in_validation = np.zeros(n_samples, dtype=bool)
+        for label, n_label in ((0, n_valid - n_valid_positive), (1, n_valid_positive)):
+            positions = np.flatnonzero(y_encoded == label)
+            in_validation[rng.choice(positions, size=n_label, replace=False)] = True
+        return np.flatnonzero(~in_validation), np.flatnonzero(in_validation)
 
     # -- prediction --------------------------------------------------------------
 
