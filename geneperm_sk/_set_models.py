@@ -133,8 +133,9 @@ class DeepSetsClassifier(_SetModelClassifier):
         The number of epochs to wait for the first gain. It is long because the
         validation loss of a generic model first stays at chance or rises while
         the model memorises its training samples, for up to several hundred
-        Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no epoch has gained after this many,
-        training stops and the initial parameters are kept.
+        Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no
+        epoch has gained after this many, training stops and the initial
+        parameters are kept.
 
     {device}
 
@@ -312,8 +313,9 @@ class AttentionMILClassifier(_SetModelClassifier):
         The number of epochs to wait for the first gain. It is long because the
         validation loss of a generic model first stays at chance or rises while
         the model memorises its training samples, for up to several hundred
-        Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no epoch has gained after this many,
-        training stops and the initial parameters are kept.
+        Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no
+        epoch has gained after this many, training stops and the initial
+        parameters are kept.
 
     {device}
 
