@@ -213,7 +213,7 @@ def spectral_parameters(X, y, indices=None):
         # Move the threshold, keeping the logit of the highest negative score.
         highest_negative, lowest_positive = gap
         threshold = highest_negative + (lowest_positive - highest_negative) / (
-            2 * X.shape[1]
+            2 * _largest_bag_size(X)
         )
         negative_logit = output_weight * highest_negative + output_bias
         output_weight = -negative_logit / (threshold - highest_negative)
@@ -224,6 +224,13 @@ def spectral_parameters(X, y, indices=None):
         "output_weight": output_weight,
         "output_bias": output_bias,
     }
+
+
+def _largest_bag_size(X):
+    """The block size of blocks, or the number of rows of the largest bag."""
+    if isinstance(X, Bags):
+        return int((X.offsets[1:] - X.offsets[:-1]).max())
+    return X.shape[1]
 
 
 def _separating_gap(scores, labels):
