@@ -417,10 +417,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return n_valid, feasible
 
     def _uses_early_stopping(self, y_encoded):
-        if self.max_epochs == 0 or self.early_stopping is False:
+        # Truth, not identity: a grid written as a numpy array passes np.bool_.
+        if self.max_epochs == 0 or not self.early_stopping:
             return False
         feasible = self._validation_size(y_encoded)[1]
-        if self.early_stopping == "auto" or feasible:
+        if isinstance(self.early_stopping, str) or feasible:
             return feasible
         n_samples = len(y_encoded)
         smallest_class = np.bincount(y_encoded).min()
