@@ -19,7 +19,11 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNetBinaryClassifier
@@ -701,6 +705,22 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return model
 
     # -- scikit-learn plumbing ---------------------------------------------------
+
+    def _validate_params(self):
+        super()._validate_params()
+        # Python counts True as an int, and so does scikit-learn's Interval: a
+        # size or count given as a bool is a mistake, not 1 (row_hidden_sizes=True
+        # would build a layer of width 1).
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) and any(
+                isinstance(constraint, Interval) and constraint.type is Integral
+                for constraint in constraints
+            ):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an "
+                    f"int, not a bool. Got {value!r} instead."
+                )
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")

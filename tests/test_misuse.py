@@ -54,3 +54,36 @@ def test_a_grid_written_as_a_numpy_array_fits_both_settings():
         early_stopping=search.cv_results_["param_early_stopping"][1],
     ).fit(X, y)
     assert "valid_loss" not in best.net_.history[-1].keys()
+
+
+# -- a bool is not a size --------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", BLOCK_CLASSIFIERS)
+@pytest.mark.parametrize("name", ["batch_size", "max_epochs", "n_iter_no_change"])
+def test_a_count_given_as_a_bool_is_refused(cls, name):
+    X, y = _data()
+    with pytest.raises(ValueError, match=f"'{name}' parameter of {cls.__name__} .*"):
+        cls(n_columns=6, device="cpu", **{name: True}).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [DeepSetsClassifier, AttentionMILClassifier])
+@pytest.mark.parametrize("name", ["row_hidden_sizes", "head_hidden_sizes"])
+def test_layer_sizes_given_as_a_bool_are_refused(cls, name):
+    X, y = _data()
+    with pytest.raises(ValueError, match=f"'{name}' parameter of {cls.__name__}"):
+        cls(n_columns=6, device="cpu", **{name: True}).fit(X, y)
+
+
+def test_attention_size_given_as_a_bool_is_refused():
+    X, y = _data()
+    with pytest.raises(ValueError, match="'attention_size' parameter"):
+        AttentionMILClassifier(n_columns=6, device="cpu", attention_size=True).fit(X, y)
+
+
+@pytest.mark.parametrize("sizes", [True, 8])
+def test_modules_refuse_a_bare_int_or_bool_as_sizes(sizes):
+    from geneperm_sk import DeepSetsModule
+
+    with pytest.raises(ValueError, match="row_hidden_sizes must be a sequence"):
+        DeepSetsModule(4, row_hidden_sizes=sizes)
