@@ -9,8 +9,9 @@ class adds its module (``_make_module``) and whatever is truly its own.
 
 import math
 import numbers
+import threading
 import warnings
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -99,6 +100,50 @@ def seed_from(random_state):
     return int(check_random_state(random_state).randint(2**31))
 
 
+class _OneThreadPin:
+    """One process-wide pin of a thread setting, shared by concurrent users.
+
+    Thread settings belong to the process, not to a Python thread, so two fits in
+    two threads must not each save and restore them: the one leaving first would
+    restore the setting under the other, and the one leaving last would restore
+    the pinned value for good. Here the first user in saves the settings and pins
+    them, and the last one out restores them.
+    """
+
+    def __init__(self, pin, restore):
+        self._pin = pin
+        self._restore = restore
+        self._users = 0
+        self._saved = None
+
+    def enter(self):
+        if self._users == 0:
+            self._saved = self._pin()
+        self._users += 1
+
+    def leave(self):
+        self._users -= 1
+        if self._users == 0:
+            saved, self._saved = self._saved, None
+            self._restore(saved)
+
+
+def _pin_torch():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return previous
+
+
+_THREAD_PIN_LOCK = threading.Lock()
+# Held while a fit seeds the global CPU generator and makes its module.
+_RNG_LOCK = threading.Lock()
+_TORCH_PIN = _OneThreadPin(_pin_torch, torch.set_num_threads)
+_NATIVE_PIN = _OneThreadPin(
+    lambda: threadpool_limits(limits=1),
+    lambda limiter: limiter.restore_original_limits(),
+)
+
+
 @contextmanager
 def one_thread_on(device, *, native_libraries=False):
     """Run torch (and with ``native_libraries`` also OpenMP and BLAS, as used by
@@ -109,20 +154,22 @@ def one_thread_on(device, *, native_libraries=False):
     (benchmarks/bench_threads.py); the spectral start's small logistic fit is no
     different. When joblib or Dask runs several fits side by side, each fit taking
     every core would oversubscribe the machine.
-    The previous settings are restored afterwards.
+    The previous settings are restored when the last fit or prediction running
+    in the process ends, whatever order concurrent ones end in.
     """
-    previous = torch.get_num_threads()
     if device.type != "cpu":
         yield
         return
-    with ExitStack() as stack:
-        if native_libraries:
-            stack.enter_context(threadpool_limits(limits=1))
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(previous)
+    pins = [_TORCH_PIN, _NATIVE_PIN] if native_libraries else [_TORCH_PIN]
+    with _THREAD_PIN_LOCK:
+        for pin in pins:
+            pin.enter()
+    try:
+        yield
+    finally:
+        with _THREAD_PIN_LOCK:
+            for pin in reversed(pins):
+                pin.leave()
 
 
 class _BlockNet(NeuralNetBinaryClassifier):
@@ -311,10 +358,14 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             train = torch.as_tensor(train_positions, device=device)
             valid = torch.as_tensor(valid_positions, device=device)
 
-        forked_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=forked_devices):
-            torch.manual_seed(seed)
-            module = self._make_module(self.n_columns_).to(device)
+        # torch initialises layers from the global CPU generator: seed it for the
+        # module's making only, under a lock so that fits in other threads
+        # neither draw from nor restore it meanwhile. Only the CPU generator is
+        # seeded and restored (torch.manual_seed would reseed every CUDA device).
+        with _RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            module = self._make_module(self.n_columns_)
+        module = module.to(device)
         self._initialize_module(module, blocks, labels, train)
 
         callbacks, hidden_keys = self._extra_callbacks()

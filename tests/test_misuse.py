@@ -1,9 +1,15 @@
 """Misuses a careless or hostile user tries: each gives what was meant or a clear
 error, never a silently different model."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
 import numpy as np
 import pytest
+import torch
 from sklearn.model_selection import GridSearchCV
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from geneperm_sk import (
     AbsMeanClassifier,
@@ -11,6 +17,7 @@ from geneperm_sk import (
     DeepSetsClassifier,
     make_geneperm,
 )
+from geneperm_sk._block_net import one_thread_on
 
 BLOCK_CLASSIFIERS = [AbsMeanClassifier, DeepSetsClassifier, AttentionMILClassifier]
 
@@ -87,3 +94,113 @@ def test_modules_refuse_a_bare_int_or_bool_as_sizes(sizes):
 
     with pytest.raises(ValueError, match="row_hidden_sizes must be a sequence"):
         DeepSetsModule(4, row_hidden_sizes=sizes)
+
+
+# -- fits in threads leave the process as they found it --------------------------
+
+
+def _blas_threads():
+    return {info["internal_api"]: info["num_threads"] for info in threadpool_info()}
+
+
+def test_thread_settings_are_restored_whatever_order_concurrent_fits_end_in():
+    # Two fits in two threads: the first to start ends first. Each used to
+    # restore what it saw on entry, so the second restored the pinned value.
+    previous_torch = torch.get_num_threads()
+    cpu = torch.device("cpu")
+    try:
+        torch.set_num_threads(2)
+        with threadpool_limits(limits=2):
+            before = _blas_threads()
+            first = one_thread_on(cpu, native_libraries=True)
+            second = one_thread_on(cpu, native_libraries=True)
+            first.__enter__()
+            second.__enter__()
+            assert torch.get_num_threads() == 1
+            assert set(_blas_threads().values()) == {1}
+            first.__exit__(None, None, None)
+            assert torch.get_num_threads() == 1, "unpinned under a running fit"
+            second.__exit__(None, None, None)
+            assert torch.get_num_threads() == 2
+            assert _blas_threads() == before
+    finally:
+        torch.set_num_threads(previous_torch)
+
+
+def test_two_fits_in_two_threads_restore_the_thread_settings():
+    X, y = _data()
+    previous_torch = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with threadpool_limits(limits=2):
+            before = _blas_threads()
+            fit = partial(_fit_small, X, y)
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(fit, [0, 1, 2, 3]))
+            assert torch.get_num_threads() == 2
+            assert _blas_threads() == before
+    finally:
+        torch.set_num_threads(previous_torch)
+
+
+def _fit_small(X, y, seed):
+    return DeepSetsClassifier(
+        n_columns=6,
+        row_hidden_sizes=(4,),
+        head_hidden_sizes=(),
+        max_epochs=1,
+        device="cpu",
+        random_state=seed,
+    ).fit(X, y)
+
+
+class _SlowToBuild(DeepSetsClassifier):
+    """Signals when it starts making its module, and waits (a bounded time) for
+    another fit to start making its own: two fits that may seed the generator
+    side by side then do."""
+
+    inside = None
+
+    def _make_module(self, n_columns):
+        mine, other = _SlowToBuild.inside[self.random_state]
+        mine.set()
+        other.wait(timeout=2)
+        return super()._make_module(n_columns)
+
+
+def test_fits_in_threads_get_their_own_seeded_parameters_and_keep_the_global_rng():
+    X, y = _data()
+    params = dict(
+        n_columns=6,
+        row_hidden_sizes=(4,),
+        head_hidden_sizes=(),
+        max_epochs=0,
+        device="cpu",
+    )
+    alone = {
+        seed: DeepSetsClassifier(random_state=seed, **params).fit(X, y)
+        for seed in (0, 1)
+    }
+    events = (threading.Event(), threading.Event())
+    _SlowToBuild.inside = {0: events, 1: events[::-1]}
+    state = torch.get_rng_state()
+    with ThreadPoolExecutor(2) as pool:
+        fits = pool.map(
+            lambda seed: _SlowToBuild(random_state=seed, **params).fit(X, y), (0, 1)
+        )
+        side_by_side = dict(enumerate(fits))
+    assert torch.equal(torch.get_rng_state(), state)
+    for seed in (0, 1):
+        np.testing.assert_array_equal(
+            side_by_side[seed].decision_function(X), alone[seed].decision_function(X)
+        )
+
+
+def test_a_cpu_fit_leaves_the_cuda_generators_alone(monkeypatch):
+    # torch.manual_seed seeds every CUDA device (at once, or queued until CUDA
+    # starts); fork_rng restores only the devices it is given.
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    monkeypatch.setattr(torch.cuda, "manual_seed", seeded.append)
+    _fit_small(*_data(), seed=0)
+    assert seeded == []
