@@ -27,8 +27,8 @@ _RELATIVE_RIDGE = 1e-6
 # Inverse regularisation strength of the logistic fit of the output affine: weak,
 # so that the threshold is not pulled away from the smallest nonzero pooled score.
 _OUTPUT_C = 1e4
-# The start is estimated from at most this many training blocks, evenly spaced
-# over the training set. The sample-efficiency scan of
+# The start is estimated from at most this many training blocks, stratified by
+# class and evenly spaced within each. The sample-efficiency scan of
 # benchmarks/bench_reliability.py reaches the ceiling from a few hundred blocks,
 # and on Gene-Perm the start's direction is exact as soon as the negative rows
 # span n_columns - 1 dimensions, so more blocks only cost time: the second
@@ -86,6 +86,32 @@ def _augmented_second_moments(X, y, indices):
     return moments[0], moments[1]
 
 
+def _evenly_spaced(indices, n_kept):
+    spread = torch.linspace(0, len(indices) - 1, n_kept)
+    return indices[spread.round().long().to(indices.device)]
+
+
+def _start_subsample(y, indices):
+    """At most ``MAX_START_SAMPLES`` of the sorted ``indices``, stratified: each
+    class keeps its share (and at least one block), its blocks evenly spaced over
+    its sorted positions. Returns sorted positions."""
+    if len(indices) <= MAX_START_SAMPLES:
+        return indices
+    by_class = [indices[y.index_select(0, indices) == label] for label in (0, 1)]
+    n_positive = len(by_class[1])
+    kept_positive = round(MAX_START_SAMPLES * n_positive / len(indices))
+    kept_positive = min(max(kept_positive, 1), n_positive)
+    kept_positive = max(kept_positive, MAX_START_SAMPLES - len(by_class[0]))
+    kept = [MAX_START_SAMPLES - kept_positive, kept_positive]
+    return (
+        torch.cat(
+            [_evenly_spaced(part, n) for part, n in zip(by_class, kept, strict=True)]
+        )
+        .sort()
+        .values
+    )
+
+
 def _top_generalised_eigenvector(numerator, denominator):
     """The ``v`` maximising ``v' numerator v / v' (denominator + ridge) v``."""
     ridge = _RELATIVE_RIDGE * max(np.trace(denominator) / len(denominator), 1e-12)
@@ -120,7 +146,8 @@ def spectral_parameters(X, y, indices=None):
     so that row scores have unit second moment, the output affine is fitted by
     logistic regression on the pooled scores, and the candidate with the lower
     training log-loss is returned. At most ``MAX_START_SAMPLES`` training
-    blocks, evenly spaced over the sorted training positions, are used.
+    blocks are used: each class keeps its share (and at least one block), its
+    blocks evenly spaced over its sorted training positions.
 
     Parameters
     ----------
@@ -142,10 +169,7 @@ def spectral_parameters(X, y, indices=None):
     """
     if indices is None:
         indices = torch.arange(len(X), device=X.device)
-    indices = indices.sort().values
-    if len(indices) > MAX_START_SAMPLES:
-        spread = torch.linspace(0, len(indices) - 1, MAX_START_SAMPLES)
-        indices = indices[spread.round().long().to(indices.device)]
+    indices = _start_subsample(y, indices.sort().values)
     negative, positive = _augmented_second_moments(X, y, indices)
     labels = y.index_select(0, indices).cpu().numpy().astype(np.float64)
     positive_fraction = float(labels.mean())
