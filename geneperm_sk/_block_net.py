@@ -183,10 +183,11 @@ class _BlockNet(NeuralNetBinaryClassifier):
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         if not self.initialized_:
             self.initialize()
-        routing_method = fit_params.pop("_routing_method", "partial_fit")
         self.notify("on_train_begin", X=X, y=y)
         try:
-            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+            # skorch 1.4's fit passes its routing method in fit_params; older
+            # releases neither pass nor accept one.
+            self.fit_loop(X, y, **fit_params)
         except StopTraining:
             pass
         self.notify("on_train_end", X=X, y=y)
