@@ -17,13 +17,14 @@ from sklearn.linear_model import LogisticRegression
 
 from ._batching import BatchBuffers
 
-__all__ = ["spectral_parameters"]
+__all__ = ["input_scale", "spectral_parameters"]
 
 # Rows per chunk when streaming over the training data: the chunk's float32 copy
 # (a few MiB) is all the extra memory the moments take.
 _ROWS_PER_CHUNK = 16_384
-# Ridge added to the denominator matrix, relative to its mean diagonal entry.
-_RELATIVE_RIDGE = 1e-6
+# Ridge added to the denominator matrix, relative to its mean diagonal entry,
+# each tried in turn until the matrix is positive definite.
+_RELATIVE_RIDGES = (1e-6, 1e-4, 1e-2)
 # Inverse regularisation strength of the logistic fit of the output affine: weak,
 # so that the threshold is not pulled away from the smallest nonzero pooled score.
 _OUTPUT_C = 1e4
@@ -113,12 +114,30 @@ def _start_subsample(y, indices):
 
 
 def _top_generalised_eigenvector(numerator, denominator):
-    """The ``v`` maximising ``v' numerator v / v' (denominator + ridge) v``."""
-    ridge = _RELATIVE_RIDGE * max(np.trace(denominator) / len(denominator), 1e-12)
-    _, vectors = scipy.linalg.eigh(
-        numerator, denominator + ridge * np.eye(len(denominator))
+    """The ``v`` maximising ``v' numerator v / v' (denominator + ridge) v``.
+
+    The ridge is relative to the matrices' scale after each coordinate is scaled
+    to unit second moment, so that it means the same for features of any size
+    (a ridge on the raw moments swamped features of 1e-4 next to the constant
+    one). Moments of float32 products of inexact values can miss positive
+    definiteness by more than the ridge: the ridge then grows until they do not.
+    """
+    scale = np.sqrt(np.diag(numerator) + np.diag(denominator))
+    scale = 1 / np.where(scale > 0, scale, 1.0)
+    numerator = numerator * np.outer(scale, scale)
+    denominator = denominator * np.outer(scale, scale)
+    mean_diagonal = max(np.trace(denominator) / len(denominator), 1e-12)
+    for relative_ridge in _RELATIVE_RIDGES:
+        ridge = relative_ridge * mean_diagonal * np.eye(len(denominator))
+        try:
+            _, vectors = scipy.linalg.eigh(numerator, denominator + ridge)
+        except np.linalg.LinAlgError:
+            continue
+        return scale * vectors[:, -1]
+    raise np.linalg.LinAlgError(
+        "the spectral start's second moments are not positive definite even with "
+        f"a ridge of {_RELATIVE_RIDGES[-1]} of their scale"
     )
-    return vectors[:, -1]
 
 
 def _pooled_scores(X, indices, directions):
@@ -136,6 +155,25 @@ def _pooled_scores(X, indices, directions):
 def _log_loss(y, logits):
     probabilities = expit(logits)
     return -np.mean(xlogy(y, probabilities) + xlogy(1 - y, 1 - probabilities))
+
+
+def input_scale(X, y, indices=None):
+    """The power of two nearest the root mean square of the training entries.
+
+    Read from the blocks the spectral start uses (see ``spectral_parameters``);
+    1.0 when they are all zero. A power of two, so that dividing by it is exact.
+    """
+    if indices is None:
+        indices = torch.arange(len(X), device=X.device)
+    total = 0.0
+    count = 0
+    for blocks in _chunks_of(X, _start_subsample(y, indices.sort().values)):
+        total += float(blocks.square().sum(dtype=torch.float64))
+        count += blocks.numel()
+    mean_square = total / max(count, 1)
+    if not 0 < mean_square < np.inf:
+        return 1.0
+    return float(2.0 ** round(0.5 * np.log2(mean_square)))
 
 
 def spectral_parameters(X, y, indices=None):
