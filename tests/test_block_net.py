@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.exceptions import NotFittedError
+from threadpoolctl import threadpool_limits
 
 import geneperm_sk
 from geneperm_sk import (
@@ -68,17 +69,34 @@ def test_scores_are_bit_identical_alone_sliced_permuted_and_whole(
     )
 
 
-def test_scores_do_not_depend_on_the_number_of_threads():
-    model, X, _ = small_fit(n_samples=2000, block_size=8, n_columns=32)
-    threads = torch.get_num_threads()
+@pytest.mark.parametrize("cls", [AbsMeanClassifier, DeepSetsClassifier])
+def test_fit_and_scores_do_not_depend_on_the_thread_settings(cls):
+    # Users get the same model and scores whatever torch's and BLAS's thread
+    # settings are: fit and prediction pin one thread while they compute (seen
+    # from inside the module's forward pass) and give the settings back after.
+    X, y = make_geneperm(2000, n_columns=32, block_size=8, random_state=0)
+    seen = []
+    results = []
+    previous = torch.get_num_threads()
     try:
-        torch.set_num_threads(1)
-        one = model.decision_function(X)
-        torch.set_num_threads(2)
-        two = model.decision_function(X)
+        for n_threads in (1, 2):
+            torch.set_num_threads(n_threads)
+            with threadpool_limits(limits=n_threads):
+                model = cls(n_columns=32, device="cpu", max_epochs=2, random_state=0)
+                model.fit(X, y)
+                hook = model.net_.module_.register_forward_pre_hook(
+                    lambda module, args: seen.append(torch.get_num_threads())
+                )
+                results.append(
+                    (model.predict_proba(X), model.decision_function(X[::-1]))
+                )
+                hook.remove()
+                assert torch.get_num_threads() == n_threads
     finally:
-        torch.set_num_threads(threads)
-    np.testing.assert_array_equal(one, two)
+        torch.set_num_threads(previous)
+    assert seen and set(seen) == {1}
+    for one, two in zip(*results, strict=True):
+        np.testing.assert_array_equal(one, two)
 
 
 # -- input layouts and dtypes ----------------------------------------------------
