@@ -160,11 +160,12 @@ def one_thread_on(device, *, native_libraries=False):
     if device.type != "cpu":
         yield
         return
-    pins = [_TORCH_PIN, _NATIVE_PIN] if native_libraries else [_TORCH_PIN]
-    with _THREAD_PIN_LOCK:
-        for pin in pins:
-            pin.enter()
+    pins = []
     try:
+        for pin in [_TORCH_PIN, _NATIVE_PIN] if native_libraries else [_TORCH_PIN]:
+            with _THREAD_PIN_LOCK:
+                pin.enter()
+            pins.append(pin)
         yield
     finally:
         with _THREAD_PIN_LOCK:
