@@ -238,7 +238,7 @@ class AbsMeanClassifier(BlockNetClassifier):
         # Adam's steps have the size of lr whatever the gradient's scale: on
         # features scaled by s the row weights, scaled by 1 / s, take steps of
         # lr / s, and eps grows with the gradients (both exact: s is a power of 2).
-        scale = self.__dict__.pop("_input_scale")
+        scale = self.__dict__.pop("_input_scale", 1.0)
         if scale != 1.0:
             row_weights = {"lr": self.lr / scale, "eps": _ADAM_EPS * scale}
             net.set_params(optimizer__param_groups=[("row_linear.weight", row_weights)])
