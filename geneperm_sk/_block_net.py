@@ -10,8 +10,9 @@ prediction and saving to a plain file. A model class adds its module
 
 import math
 import numbers
+import threading
 import warnings
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,8 +20,12 @@ import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     check_array,
@@ -142,6 +147,50 @@ def seed_from(random_state):
     return int(check_random_state(random_state).randint(2**31))
 
 
+class _OneThreadPin:
+    """One process-wide pin of a thread setting, shared by concurrent users.
+
+    Thread settings belong to the process, not to a Python thread, so two fits in
+    two threads must not each save and restore them: the one leaving first would
+    restore the setting under the other, and the one leaving last would restore
+    the pinned value for good. Here the first user in saves the settings and pins
+    them, and the last one out restores them.
+    """
+
+    def __init__(self, pin, restore):
+        self._pin = pin
+        self._restore = restore
+        self._users = 0
+        self._saved = None
+
+    def enter(self):
+        if self._users == 0:
+            self._saved = self._pin()
+        self._users += 1
+
+    def leave(self):
+        self._users -= 1
+        if self._users == 0:
+            saved, self._saved = self._saved, None
+            self._restore(saved)
+
+
+def _pin_torch():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return previous
+
+
+_THREAD_PIN_LOCK = threading.Lock()
+# Held while a fit seeds the global CPU generator and makes its module.
+_RNG_LOCK = threading.Lock()
+_TORCH_PIN = _OneThreadPin(_pin_torch, torch.set_num_threads)
+_NATIVE_PIN = _OneThreadPin(
+    lambda: threadpool_limits(limits=1),
+    lambda limiter: limiter.restore_original_limits(),
+)
+
+
 @contextmanager
 def one_thread_on(device, *, native_libraries=False):
     """Run torch (and with ``native_libraries`` also OpenMP and BLAS, as used by
@@ -152,20 +201,23 @@ def one_thread_on(device, *, native_libraries=False):
     (benchmarks/bench_threads.py); the spectral start's small logistic fit is no
     different. When joblib or Dask runs several fits side by side, each fit taking
     every core would oversubscribe the machine.
-    The previous settings are restored afterwards.
+    The previous settings are restored when the last fit or prediction running
+    in the process ends, whatever order concurrent ones end in.
     """
-    previous = torch.get_num_threads()
     if device.type != "cpu":
         yield
         return
-    with ExitStack() as stack:
-        if native_libraries:
-            stack.enter_context(threadpool_limits(limits=1))
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(previous)
+    pins = []
+    try:
+        for pin in [_TORCH_PIN, _NATIVE_PIN] if native_libraries else [_TORCH_PIN]:
+            with _THREAD_PIN_LOCK:
+                pin.enter()
+            pins.append(pin)
+        yield
+    finally:
+        with _THREAD_PIN_LOCK:
+            for pin in reversed(pins):
+                pin.leave()
 
 
 class _BlockNet(NeuralNetBinaryClassifier):
@@ -179,10 +231,11 @@ class _BlockNet(NeuralNetBinaryClassifier):
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         if not self.initialized_:
             self.initialize()
-        routing_method = fit_params.pop("_routing_method", "partial_fit")
         self.notify("on_train_begin", X=X, y=y)
         try:
-            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+            # skorch 1.4's fit passes its routing method in fit_params; older
+            # releases neither pass nor accept one.
+            self.fit_loop(X, y, **fit_params)
         except StopTraining:
             pass
         self.notify("on_train_end", X=X, y=y)
@@ -453,10 +506,14 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             train = torch.as_tensor(train_positions, device=device)
             valid = torch.as_tensor(valid_positions, device=device)
 
-        forked_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=forked_devices):
-            torch.manual_seed(seed)
-            module = self._make_module(self.n_columns_).to(device)
+        # torch initialises layers from the global CPU generator: seed it for the
+        # module's making only, under a lock so that fits in other threads
+        # neither draw from nor restore it meanwhile. Only the CPU generator is
+        # seeded and restored (torch.manual_seed would reseed every CUDA device).
+        with _RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            module = self._make_module(self.n_columns_)
+        module = module.to(device)
         self._initialize_module(module, blocks, labels, train)
 
         callbacks, hidden_keys = self._extra_callbacks()
@@ -593,10 +650,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return n_valid, feasible
 
     def _uses_early_stopping(self, y_encoded):
-        if self.max_epochs == 0 or self.early_stopping is False:
+        # Truth, not identity: a grid written as a numpy array passes np.bool_.
+        if self.max_epochs == 0 or not self.early_stopping:
             return False
         feasible = self._validation_size(y_encoded)[1]
-        if self.early_stopping == "auto" or feasible:
+        if isinstance(self.early_stopping, str) or feasible:
             return feasible
         n_samples = len(y_encoded)
         smallest_class = np.bincount(y_encoded).min()
@@ -1005,6 +1063,22 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return model
 
     # -- scikit-learn plumbing ---------------------------------------------------
+
+    def _validate_params(self):
+        super()._validate_params()
+        # Python counts True as an int, and so does scikit-learn's Interval: a
+        # size or count given as a bool is a mistake, not 1 (row_hidden_sizes=True
+        # would build a layer of width 1).
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) and any(
+                isinstance(constraint, Interval) and constraint.type is Integral
+                for constraint in constraints
+            ):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an "
+                    f"int, not a bool. Got {value!r} instead."
+                )
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")

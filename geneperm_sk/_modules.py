@@ -171,6 +171,8 @@ def _perceptron(n_inputs, hidden_sizes):
 
 def _check_sizes(name, sizes):
     """``sizes`` as a tuple of ints, or a ValueError naming ``name``."""
+    if isinstance(sizes, Integral):  # True or 8 is no sequence of widths
+        raise ValueError(f"{name} must be a sequence of positive ints; got {sizes!r}.")
     sizes = tuple(sizes)
     if not all(
         isinstance(size, Integral) and not isinstance(size, bool) and size >= 1
