@@ -84,6 +84,7 @@ INVENTORIES = {
                     "sklearn.base.BaseEstimator",
                     "sklearn.calibration.CalibratedClassifierCV",
                     "sklearn.base.ClassifierMixin",
+                    "sklearn.decomposition.PCA",
                     "sklearn.pipeline.Pipeline",
                     "sklearn.model_selection.GridSearchCV",
                     "sklearn.model_selection.ParameterGrid",
@@ -102,6 +103,7 @@ INVENTORIES = {
                 for name in (
                     "sklearn.base.clone",
                     "sklearn.model_selection.cross_val_score",
+                    "sklearn.model_selection.cross_validate",
                     "sklearn.model_selection.validation_curve",
                     "sklearn.set_config",
                     "sklearn.show_versions",
