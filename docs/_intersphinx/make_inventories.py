@@ -42,6 +42,8 @@ INVENTORIES = {
             "py:function": {"callable": "library/functions.html#$"},
             # the label numpydoc links "bool" to; the page of the bool type
             "std:label": {"bltin-boolean-values": "library/functions.html#bool"},
+            # the term numpydoc links "sequence" to (a sequence of bags)
+            "std:term": {"sequence": "glossary.html#term-sequence"},
         },
     ),
     "numpy": (
@@ -96,6 +98,7 @@ INVENTORIES = {
                     "sklearn.ensemble.HistGradientBoostingClassifier",
                     "sklearn.neural_network.MLPClassifier",
                     "sklearn.utils.metadata_routing.MetadataRequest",
+                    "sklearn.utils.Bunch",
                 )
             },
             "py:function": {
