@@ -10,18 +10,22 @@ prediction and saving to a plain file. A model class adds its module
 
 import math
 import numbers
+import threading
 import warnings
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     check_array,
@@ -74,6 +78,36 @@ _CHUNK_VALUES = 1 << 20
 _ROW_MULTIPLE = 64
 
 
+def _adam_options():
+    """Adam's options: the fused kernel updates all parameters in one call
+    instead of several small operations per parameter tensor (the same update);
+    for these small models that is 15-30% of a training step
+    (benchmarks/bench_set_models.py). torch before 2.4 has no fused kernel for
+    the CPU: then none."""
+    try:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+    except (RuntimeError, ValueError, TypeError):
+        return {}
+    return {"fused": True}
+
+
+ADAM_OPTIONS = _adam_options()
+
+# The most samples set aside for early stopping, however many there are. The
+# validation loss only has to rank epochs against each other and against the
+# start (by a 10% margin), on the same samples. Near the ceiling the per-sample
+# log-loss of a fit on Gene-Perm has a coefficient of variation of about 4 at
+# block size 4 (0.8 at block size 1), so 15,000 samples put the standard error
+# of the mean loss at 3.3% of it, a third of the margin
+# (benchmarks/bench_validation_size.py). At larger block sizes
+# the loss is a count of the rare blocks that no model can classify (a fraction
+# 2**-(block_size + 1)), and more of them tell two fits at the ceiling no better
+# apart. Below 150,000 samples (at the default validation_fraction of 0.1) the
+# cap changes nothing; above, it keeps the validation passes, which ran over
+# 100,000 blocks every epoch at 1,000,000 samples, to a fixed cost.
+MAX_VALIDATION_SAMPLES = 15_000
+
+
 def resolve_device(device, owner):
     """The torch.device for a ``device`` parameter: 'auto', 'cpu', 'cuda[:N]'."""
     expected = (
@@ -113,6 +147,50 @@ def seed_from(random_state):
     return int(check_random_state(random_state).randint(2**31))
 
 
+class _OneThreadPin:
+    """One process-wide pin of a thread setting, shared by concurrent users.
+
+    Thread settings belong to the process, not to a Python thread, so two fits in
+    two threads must not each save and restore them: the one leaving first would
+    restore the setting under the other, and the one leaving last would restore
+    the pinned value for good. Here the first user in saves the settings and pins
+    them, and the last one out restores them.
+    """
+
+    def __init__(self, pin, restore):
+        self._pin = pin
+        self._restore = restore
+        self._users = 0
+        self._saved = None
+
+    def enter(self):
+        if self._users == 0:
+            self._saved = self._pin()
+        self._users += 1
+
+    def leave(self):
+        self._users -= 1
+        if self._users == 0:
+            saved, self._saved = self._saved, None
+            self._restore(saved)
+
+
+def _pin_torch():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return previous
+
+
+_THREAD_PIN_LOCK = threading.Lock()
+# Held while a fit seeds the global CPU generator and makes its module.
+_RNG_LOCK = threading.Lock()
+_TORCH_PIN = _OneThreadPin(_pin_torch, torch.set_num_threads)
+_NATIVE_PIN = _OneThreadPin(
+    lambda: threadpool_limits(limits=1),
+    lambda limiter: limiter.restore_original_limits(),
+)
+
+
 @contextmanager
 def one_thread_on(device, *, native_libraries=False):
     """Run torch (and with ``native_libraries`` also OpenMP and BLAS, as used by
@@ -123,20 +201,23 @@ def one_thread_on(device, *, native_libraries=False):
     (benchmarks/bench_threads.py); the spectral start's small logistic fit is no
     different. When joblib or Dask runs several fits side by side, each fit taking
     every core would oversubscribe the machine.
-    The previous settings are restored afterwards.
+    The previous settings are restored when the last fit or prediction running
+    in the process ends, whatever order concurrent ones end in.
     """
-    previous = torch.get_num_threads()
     if device.type != "cpu":
         yield
         return
-    with ExitStack() as stack:
-        if native_libraries:
-            stack.enter_context(threadpool_limits(limits=1))
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(previous)
+    pins = []
+    try:
+        for pin in [_TORCH_PIN, _NATIVE_PIN] if native_libraries else [_TORCH_PIN]:
+            with _THREAD_PIN_LOCK:
+                pin.enter()
+            pins.append(pin)
+        yield
+    finally:
+        with _THREAD_PIN_LOCK:
+            for pin in reversed(pins):
+                pin.leave()
 
 
 class _BlockNet(NeuralNetBinaryClassifier):
@@ -150,14 +231,21 @@ class _BlockNet(NeuralNetBinaryClassifier):
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         if not self.initialized_:
             self.initialize()
-        routing_method = fit_params.pop("_routing_method", "partial_fit")
         self.notify("on_train_begin", X=X, y=y)
         try:
-            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+            # skorch 1.4's fit passes its routing method in fit_params; older
+            # releases neither pass nor accept one.
+            self.fit_loop(X, y, **fit_params)
         except StopTraining:
             pass
         self.notify("on_train_end", X=X, y=y)
         return self
+
+    def _set_training(self, training=True):
+        # skorch sets the mode of the module and the criterion before every batch,
+        # walking the module tree each time; only a change of mode needs that.
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
 
 
 class _IndexSplit:
@@ -236,6 +324,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     def _extra_callbacks(self):
         """(name, callback) pairs to add, and history keys not to print."""
         return [], []
+
+    def _early_stopping_options(self):
+        """More keyword arguments of :class:`EarlyStoppingFromInitialParameters`
+        (default: none, skorch's rule)."""
+        return {}
 
     # -- input -------------------------------------------------------------------
 
@@ -413,10 +506,14 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             train = torch.as_tensor(train_positions, device=device)
             valid = torch.as_tensor(valid_positions, device=device)
 
-        forked_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=forked_devices):
-            torch.manual_seed(seed)
-            module = self._make_module(self.n_columns_).to(device)
+        # torch initialises layers from the global CPU generator: seed it for the
+        # module's making only, under a lock so that fits in other threads
+        # neither draw from nor restore it meanwhile. Only the CPU generator is
+        # seeded and restored (torch.manual_seed would reseed every CUDA device).
+        with _RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            module = self._make_module(self.n_columns_)
+        module = module.to(device)
         self._initialize_module(module, blocks, labels, train)
 
         callbacks, hidden_keys = self._extra_callbacks()
@@ -430,6 +527,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                         initial_loss,
                         initial_margin=self._initial_loss_margin,
                         patience=self.n_iter_no_change,
+                        **self._early_stopping_options(),
                     ),
                 )
             )
@@ -464,6 +562,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return _BlockNet(
             module,
             optimizer=torch.optim.Adam,
+            **{f"optimizer__{key}": value for key, value in ADAM_OPTIONS.items()},
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -540,18 +639,22 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _validation_size(self, y_encoded):
         """Validation samples needed, and whether a stratified split can hold them:
-        at least one sample of each class on either side."""
+        at least one sample of each class on either side. ``validation_fraction``
+        of the samples, at most ``MAX_VALIDATION_SAMPLES``."""
         n_samples = len(y_encoded)
-        n_valid = math.ceil(self.validation_fraction * n_samples)
+        n_valid = min(
+            math.ceil(self.validation_fraction * n_samples), MAX_VALIDATION_SAMPLES
+        )
         smallest_class = np.bincount(y_encoded).min()
         feasible = n_valid >= 2 and n_samples - n_valid >= 2 and smallest_class >= 2
         return n_valid, feasible
 
     def _uses_early_stopping(self, y_encoded):
-        if self.max_epochs == 0 or self.early_stopping is False:
+        # Truth, not identity: a grid written as a numpy array passes np.bool_.
+        if self.max_epochs == 0 or not self.early_stopping:
             return False
         feasible = self._validation_size(y_encoded)[1]
-        if self.early_stopping == "auto" or feasible:
+        if isinstance(self.early_stopping, str) or feasible:
             return feasible
         n_samples = len(y_encoded)
         smallest_class = np.bincount(y_encoded).min()
@@ -564,14 +667,29 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _validation_split(self, y_encoded, seed):
-        """Stratified train and validation positions for early stopping."""
+        """Stratified train and validation positions for early stopping, each
+        sorted, with at least one sample of each class on either side.
+
+        Each class gives its share of the validation samples (rounded, and
+        clipped so that both sides keep the class), drawn without replacement.
+        scikit-learn's ``train_test_split`` does the same in about one forward
+        pass's time at 1,000,000 samples; this takes a few milliseconds.
+        """
         n_valid, _ = self._validation_size(y_encoded)
-        return train_test_split(
-            np.arange(len(y_encoded)),
-            test_size=n_valid,
-            stratify=y_encoded,
-            random_state=seed,
+        rng = np.random.default_rng(seed)
+        n_samples = len(y_encoded)
+        counts = np.bincount(y_encoded, minlength=2)
+        n_valid_positive = round(n_valid * counts[1] / n_samples)
+        n_valid_positive = min(
+            max(n_valid_positive, 1, n_valid - counts[0] + 1),
+            counts[1] - 1,
+            n_valid - 1,
         )
+        in_validation = np.zeros(n_samples, dtype=bool)
+        for label, n_label in ((0, n_valid - n_valid_positive), (1, n_valid_positive)):
+            positions = np.flatnonzero(y_encoded == label)
+            in_validation[rng.choice(positions, size=n_label, replace=False)] = True
+        return np.flatnonzero(~in_validation), np.flatnonzero(in_validation)
 
     # -- prediction --------------------------------------------------------------
 
@@ -945,6 +1063,22 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return model
 
     # -- scikit-learn plumbing ---------------------------------------------------
+
+    def _validate_params(self):
+        super()._validate_params()
+        # Python counts True as an int, and so does scikit-learn's Interval: a
+        # size or count given as a bool is a mistake, not 1 (row_hidden_sizes=True
+        # would build a layer of width 1).
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) and any(
+                isinstance(constraint, Interval) and constraint.type is Integral
+                for constraint in constraints
+            ):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an "
+                    f"int, not a bool. Got {value!r} instead."
+                )
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")

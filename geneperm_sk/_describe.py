@@ -1,7 +1,10 @@
 """A study's fingerprint: JSON-ready descriptions of parameter values that are
 equal in two runs exactly when the values are.
 
-Estimators are described by class and parameters, functions by name and by a
+Estimators are described by class and the parameters they set away from their
+defaults (as scikit-learn prints them), so that a library release that adds or
+renames a default parameter describes the same estimator alike; functions by name
+and by a
 digest of their code, defaults and captured values, other objects by their
 attributes. What cannot be described that way (an object whose state is hidden
 from Python, a function without code) is reported, so that a study which cannot
@@ -102,7 +105,10 @@ def _describe(value, where, opaque, depth, seen):
         except TypeError:
             params = None
         if params is not None:
-            return {"class": _path(type(value)), "params": attributes(params)}
+            return {
+                "class": _path(type(value)),
+                "params": attributes(_changed_params(value, params)),
+            }
     if isinstance(value, types.MethodType):
         return {
             "method": inner(value.__func__, ".__func__"),
@@ -143,6 +149,32 @@ def _describe(value, where, opaque, depth, seen):
 
 
 _POINTER = struct.calcsize("P")
+
+
+def _changed_params(estimator, params):
+    """The parameters whose values differ from the defaults of the class's
+    ``__init__`` (by type and ``repr``, as scikit-learn's ``print_changed_only``
+    compares them); parameters without a default are always kept."""
+    init = type(estimator).__init__
+    init = getattr(init, "deprecated_original", init)
+    try:
+        signature = inspect.signature(init)
+    except (TypeError, ValueError):
+        return params
+    defaults = {
+        name: parameter.default
+        for name, parameter in signature.parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    changed = {}
+    for name, value in params.items():
+        if name in defaults:
+            default = defaults[name]
+            same = type(value) is type(default) and repr(value) == repr(default)
+            if same or (value is default):
+                continue
+        changed[name] = value
+    return changed
 
 
 def _has_hidden_state(cls):

@@ -457,6 +457,8 @@ class BagRowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     cross-validated honestly, where scaling all bags beforehand would leak the
     test folds' rows into the scaling.
 
+    Read more in the :ref:`User Guide <mil_transformers>`.
+
     Parameters
     ----------
     transformer : estimator object
@@ -700,6 +702,8 @@ class BagPooling(TransformerMixin, BaseEstimator):
     rows. This is the classic "pool, then any classifier" baseline of
     multiple-instance learning, for instance
     ``make_pipeline(BagPooling(), StandardScaler(), SVC())``.
+
+    Read more in the :ref:`User Guide <mil_transformers>`.
 
     Parameters
     ----------

@@ -456,8 +456,8 @@ def make_geneperm(
     ...     random_state=0)
     >>> X.shape, table.shape
     ((6, 2, 4), (1000, 4))
-    >>> table.sum(axis=1).max()
-    np.float32(0.0)
+    >>> float(table.sum(axis=1).max())
+    0.0
 
     Instance labels mark the unbalanced rows, only ever in positive blocks:
 

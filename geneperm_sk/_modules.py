@@ -129,25 +129,66 @@ class AbsMeanModule(nn.Module):
 
     def row_scores(self, X, offsets=None):
         """``|w @ x_r + b1|`` for every row: shape ``(n_blocks, block_size)`` for
-        blocks, ``(n_rows,)`` for rows of bags (``offsets`` is not needed)."""
+        blocks, ``(n_rows,)`` for rows of bags.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``; not needed, since a row's score does
+            not depend on its bag.
+        """
         return self.row_linear(X).abs().squeeze(-1)
 
     # The stages of the forward pass, for prediction that streams over rows.
 
     def row_features(self, X):
-        """What each row contributes, shape ``(n_rows, 1)``: ``|w @ x_r + b1|``."""
+        """What each row contributes, shape ``(n_rows, 1)``: ``|w @ x_r + b1|``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_rows, n_columns)
+            The rows of bags laid end to end (or of blocks, flattened).
+        """
         return self.row_linear(X).abs()
 
     def pool_features(self, features, offsets):
-        """Each bag's pooled row features, shape ``(n_bags, 1)``."""
+        """Each bag's pooled row features, shape ``(n_bags, 1)``.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (n_rows, n_features)
+            What ``row_features`` returned for the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,)
+            Where each bag starts in the rows, then the number of rows.
+        """
         return segment_pool(features, offsets, "mean")
 
     def head_logits(self, pooled):
-        """The logits of pooled bags, shape ``(n_bags,)``."""
+        """The logits of pooled bags, shape ``(n_bags,)``.
+
+        Parameters
+        ----------
+        pooled : torch.Tensor of shape (n_bags, n_features)
+            What ``pool_features`` returned.
+        """
         return self.output_linear(pooled).squeeze(-1)
 
     def row_scores_from_features(self, features, offsets):
-        """The row scores of bags from their row features, shape ``(n_rows,)``."""
+        """The row scores of bags from their row features, shape ``(n_rows,)``.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (n_rows, n_features)
+            What ``row_features`` returned for the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,)
+            Where each bag starts in the rows, then the number of rows.
+        """
         return features[:, 0]
 
 
@@ -171,6 +212,8 @@ def _perceptron(n_inputs, hidden_sizes):
 
 def _check_sizes(name, sizes):
     """``sizes`` as a tuple of ints, or a ValueError naming ``name``."""
+    if isinstance(sizes, Integral):  # True or 8 is no sequence of widths
+        raise ValueError(f"{name} must be a sequence of positive ints; got {sizes!r}.")
     sizes = tuple(sizes)
     if not all(
         isinstance(size, Integral) and not isinstance(size, bool) and size >= 1
@@ -294,15 +337,36 @@ class DeepSetsModule(nn.Module):
     # The stages of the forward pass, for prediction that streams over rows.
 
     def row_features(self, X):
-        """What each row contributes, shape ``(n_rows, width)``: its embedding."""
+        """What each row contributes, shape ``(n_rows, width)``: its embedding.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_rows, n_columns)
+            The rows of bags laid end to end (or of blocks, flattened).
+        """
         return self.row_network(X)
 
     def pool_features(self, features, offsets):
-        """Each bag's pooled row features, shape ``(n_bags, width)``."""
+        """Each bag's pooled row features, shape ``(n_bags, width)``.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (n_rows, n_features)
+            What ``row_features`` returned for the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,)
+            Where each bag starts in the rows, then the number of rows.
+        """
         return segment_pool(features, offsets, self.pooling)
 
     def head_logits(self, pooled):
-        """The logits of pooled bags, shape ``(n_bags,)``."""
+        """The logits of pooled bags, shape ``(n_bags,)``.
+
+        Parameters
+        ----------
+        pooled : torch.Tensor of shape (n_bags, n_features)
+            What ``pool_features`` returned.
+        """
         return self.head(pooled).squeeze(-1)
 
 
@@ -471,18 +535,48 @@ class GatedAttentionModule(nn.Module):
 
     def row_features(self, X):
         """What each row contributes, shape ``(n_rows, width + 1)``: its
-        embedding, then its attention logit."""
+        embedding, then its attention logit.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_rows, n_columns)
+            The rows of bags laid end to end (or of blocks, flattened).
+        """
         embeddings, logits = self._embeddings_and_logits(X)
         return torch.cat([embeddings, logits.unsqueeze(-1)], dim=1)
 
     def pool_features(self, features, offsets):
-        """Each bag's attention-pooled embedding, shape ``(n_bags, width)``."""
+        """Each bag's attention-pooled embedding, shape ``(n_bags, width)``.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (n_rows, n_features)
+            What ``row_features`` returned for the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,)
+            Where each bag starts in the rows, then the number of rows.
+        """
         return self._pool(features[:, :-1], features[:, -1], offsets)
 
     def head_logits(self, pooled):
-        """The logits of pooled bags, shape ``(n_bags,)``."""
+        """The logits of pooled bags, shape ``(n_bags,)``.
+
+        Parameters
+        ----------
+        pooled : torch.Tensor of shape (n_bags, n_features)
+            What ``pool_features`` returned.
+        """
         return self.head(pooled).squeeze(-1)
 
     def row_scores_from_features(self, features, offsets):
-        """The attention weights of bags from their row features, ``(n_rows,)``."""
+        """The attention weights of bags from their row features, ``(n_rows,)``.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (n_rows, n_features)
+            What ``row_features`` returned for the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,)
+            Where each bag starts in the rows, then the number of rows.
+        """
         return segment_softmax(features[:, -1], offsets)

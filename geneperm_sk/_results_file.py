@@ -102,17 +102,17 @@ def describe_differences(stored, current, limit=8):
     ``path (in the file: ...; now: ...)`` with the differing values in full up to
     200 characters, so that the two shown values always differ."""
     differences = []
+    absent = _Absent()
 
     def walk(path, old, new):
         if len(differences) >= limit:
             return
         if isinstance(old, dict) and isinstance(new, dict):
             for key in sorted(set(old) | set(new)):
-                missing = object()
                 walk(
                     f"{path}.{key}" if path else str(key),
-                    old.get(key, missing),
-                    new.get(key, missing),
+                    old.get(key, absent),
+                    new.get(key, absent),
                 )
             return
         if (
@@ -133,7 +133,17 @@ def describe_differences(stored, current, limit=8):
     return differences
 
 
+class _Absent:
+    """A key that one of two descriptions lacks (an estimator parameter left at
+    its default is not described)."""
+
+    def __repr__(self):
+        return "absent"
+
+
 def _dumps(value):
+    if isinstance(value, _Absent):
+        return "absent"
     return json.dumps(value, sort_keys=True, allow_nan=True)
 
 

@@ -34,8 +34,36 @@ def _layer_sizes(estimator, name):
     return tuple(int(size) for size in sizes)
 
 
+# An epoch improves on the best validation loss so far when it lowers it by this
+# fraction. After a generic model has learnt, its validation loss wanders by a few
+# percent around its best; smaller dips reset the patience without a better model.
+_IMPROVEMENT = 0.01
+
+
+class _SetModelClassifier(BlockNetClassifier):
+    """What the set models share: their layer sizes and their stopping rule."""
+
+    _parameter_constraints: dict = {
+        **BlockNetClassifier._parameter_constraints,
+        "row_hidden_sizes": _LAYER_SIZES,
+        "head_hidden_sizes": _LAYER_SIZES,
+        "n_iter_to_first_gain": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _validate_params(self):
+        super()._validate_params()
+        _layer_sizes(self, "row_hidden_sizes")
+        _layer_sizes(self, "head_hidden_sizes")
+
+    def _early_stopping_options(self):
+        return {
+            "patience_before_gain": self.n_iter_to_first_gain,
+            "threshold": _IMPROVEMENT,
+        }
+
+
 @Substitution(**BLOCK_CLASSIFIER_DOCS)
-class DeepSetsClassifier(BlockNetClassifier):
+class DeepSetsClassifier(_SetModelClassifier):
     """Binary classifier of blocks of rows: ``rho(pool_r phi(x_r))``, a Deep Set.
 
     Each sample is a block of ``block_size`` rows of ``n_columns`` features. A
@@ -80,15 +108,34 @@ class DeepSetsClassifier(BlockNetClassifier):
     {max_samples_per_epoch}
 
     early_stopping : "auto" or bool, default="auto"
-        {early_stopping}
+        Whether to set aside ``validation_fraction`` of the training data and
+        stop early (see ``n_iter_to_first_gain`` and ``n_iter_no_change``),
+        keeping the parameters with the best validation loss. The initial
+        parameters count as a candidate, and an epoch must lower their
+        validation loss by 10% to replace them (a gain): a fit that learns
+        nothing returns the (chance-level) initial model rather than one fitted
+        to noise. "auto"
+        enables early stopping when the validation part can hold at least two
+        samples with one of each class and the rest at least two of each class,
+        and trains on all samples for ``max_epochs`` otherwise; True raises an
+        error when the data are too few.
 
     {validation_fraction}
 
-    n_iter_no_change : int, default=50
-        {n_iter_no_change}
-        It is large because the validation loss of a generic model first rises
-        while the model memorises its training samples (see the
-        :ref:`User Guide <set_model_defaults>`).
+    n_iter_no_change : int, default=8
+        After the first gain, the number of epochs without improvement after
+        which training stops; an epoch improves when it lowers the best
+        validation loss so far by at least 1%. Once a generic model has learnt,
+        its validation loss only wanders by a few percent around its best, or
+        rises as it memorises (see the :ref:`User Guide <set_model_defaults>`).
+
+    n_iter_to_first_gain : int, default=50
+        The number of epochs to wait for the first gain. It is long because the
+        validation loss of a generic model first stays at chance or rises while
+        the model memorises its training samples, for up to several hundred
+        Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no
+        epoch has gained after this many, training stops and the initial
+        parameters are kept.
 
     {device}
 
@@ -142,10 +189,8 @@ class DeepSetsClassifier(BlockNetClassifier):
     """
 
     _parameter_constraints: dict = {
-        **BlockNetClassifier._parameter_constraints,
-        "row_hidden_sizes": _LAYER_SIZES,
+        **_SetModelClassifier._parameter_constraints,
         "pooling": [StrOptions({"mean", "max", "sum"})],
-        "head_hidden_sizes": _LAYER_SIZES,
     }
 
     def __init__(
@@ -162,7 +207,8 @@ class DeepSetsClassifier(BlockNetClassifier):
         max_samples_per_epoch=5_000,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=50,
+        n_iter_no_change=8,
+        n_iter_to_first_gain=50,
         device="auto",
         random_state=None,
         verbose=0,
@@ -179,14 +225,10 @@ class DeepSetsClassifier(BlockNetClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.n_iter_to_first_gain = n_iter_to_first_gain
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    def _validate_params(self):
-        super()._validate_params()
-        _layer_sizes(self, "row_hidden_sizes")
-        _layer_sizes(self, "head_hidden_sizes")
 
     def _make_module(self, n_columns):
         return DeepSetsModule(
@@ -198,7 +240,7 @@ class DeepSetsClassifier(BlockNetClassifier):
 
 
 @Substitution(**BLOCK_CLASSIFIER_DOCS)
-class AttentionMILClassifier(BlockNetClassifier):
+class AttentionMILClassifier(_SetModelClassifier):
     """Binary classifier of blocks of rows with gated attention pooling (deep MIL).
 
     Each sample is a block (a bag, in multiple-instance terms) of ``block_size``
@@ -246,15 +288,34 @@ class AttentionMILClassifier(BlockNetClassifier):
     {max_samples_per_epoch}
 
     early_stopping : "auto" or bool, default="auto"
-        {early_stopping}
+        Whether to set aside ``validation_fraction`` of the training data and
+        stop early (see ``n_iter_to_first_gain`` and ``n_iter_no_change``),
+        keeping the parameters with the best validation loss. The initial
+        parameters count as a candidate, and an epoch must lower their
+        validation loss by 10% to replace them (a gain): a fit that learns
+        nothing returns the (chance-level) initial model rather than one fitted
+        to noise. "auto"
+        enables early stopping when the validation part can hold at least two
+        samples with one of each class and the rest at least two of each class,
+        and trains on all samples for ``max_epochs`` otherwise; True raises an
+        error when the data are too few.
 
     {validation_fraction}
 
-    n_iter_no_change : int, default=50
-        {n_iter_no_change}
-        It is large because the validation loss of a generic model first rises
-        while the model memorises its training samples (see the
-        :ref:`User Guide <set_model_defaults>`).
+    n_iter_no_change : int, default=8
+        After the first gain, the number of epochs without improvement after
+        which training stops; an epoch improves when it lowers the best
+        validation loss so far by at least 1%. Once a generic model has learnt,
+        its validation loss only wanders by a few percent around its best, or
+        rises as it memorises (see the :ref:`User Guide <set_model_defaults>`).
+
+    n_iter_to_first_gain : int, default=50
+        The number of epochs to wait for the first gain. It is long because the
+        validation loss of a generic model first stays at chance or rises while
+        the model memorises its training samples, for up to several hundred
+        Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no
+        epoch has gained after this many, training stops and the initial
+        parameters are kept.
 
     {device}
 
@@ -314,10 +375,8 @@ class AttentionMILClassifier(BlockNetClassifier):
     """
 
     _parameter_constraints: dict = {
-        **BlockNetClassifier._parameter_constraints,
-        "row_hidden_sizes": _LAYER_SIZES,
+        **_SetModelClassifier._parameter_constraints,
         "attention_size": [Interval(Integral, 1, None, closed="left")],
-        "head_hidden_sizes": _LAYER_SIZES,
     }
 
     def __init__(
@@ -334,7 +393,8 @@ class AttentionMILClassifier(BlockNetClassifier):
         max_samples_per_epoch=5_000,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=50,
+        n_iter_no_change=8,
+        n_iter_to_first_gain=50,
         device="auto",
         random_state=None,
         verbose=0,
@@ -351,14 +411,10 @@ class AttentionMILClassifier(BlockNetClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.n_iter_to_first_gain = n_iter_to_first_gain
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    def _validate_params(self):
-        super()._validate_params()
-        _layer_sizes(self, "row_hidden_sizes")
-        _layer_sizes(self, "head_hidden_sizes")
 
     # row_scores gives each row's attention weight.
     _has_row_scores = True

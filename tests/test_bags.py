@@ -182,6 +182,30 @@ def test_the_spectral_start_of_equal_bags_is_that_of_their_blocks():
     )
 
 
+def test_the_spectral_start_separates_training_bags_that_separate():
+    # Labels from the instance truth: the start's scores separate the classes,
+    # and its threshold is placed by the size of the largest bag.
+    X, _, instance_labels = make_geneperm(
+        400,
+        n_columns=10,
+        block_size=8,
+        flatten=False,
+        return_instance_labels=True,
+        random_state=0,
+    )
+    sizes = np.random.default_rng(0).integers(1, 9, size=len(X))
+    bags = [block[:size] for block, size in zip(X, sizes, strict=True)]
+    y = np.array(
+        [
+            labels[:size].any()
+            for labels, size in zip(instance_labels, sizes, strict=True)
+        ],
+        dtype=int,
+    )
+    start = AbsMeanClassifier(device="cpu", max_epochs=0, random_state=0)
+    assert start.fit(bags, y).score(bags, y) == 1.0
+
+
 @pytest.mark.parametrize("cls", BLOCK_CLASSIFIERS)
 def test_int8_float32_and_float64_bags_give_the_same_model(cls):
     bags, y = geneperm_bags(n_samples=100, sizes=(2, 3))

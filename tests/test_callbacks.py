@@ -1,7 +1,15 @@
+import math
+
+import pytest
 import torch
 from skorch.history import History
 
-from geneperm_sk._callbacks import EarlyStoppingFromInitialParameters
+from geneperm_sk._callbacks import (
+    EarlyStoppingFromInitialParameters,
+    StopOnDivergence,
+    StopTraining,
+    TrainingDiverged,
+)
 
 
 class FakeNet:
@@ -14,6 +22,7 @@ class FakeNet:
 
 
 def run_epochs(callback, net, validation_losses):
+    """Feed the losses to the callback as a fit would; the number of epochs run."""
     callback.on_train_begin(net)
     for epoch, loss in enumerate(validation_losses, start=1):
         with torch.no_grad():
@@ -21,8 +30,12 @@ def run_epochs(callback, net, validation_losses):
         net.history.new_epoch()
         net.history.record("epoch", epoch)
         net.history.record("valid_loss", loss)
-        callback.on_epoch_end(net)
+        try:
+            callback.on_epoch_end(net)
+        except StopTraining:
+            break
     callback.on_train_end(net)
+    return len(net.history)
 
 
 def test_initial_parameters_are_restored_when_no_epoch_beats_the_margin():
@@ -57,3 +70,59 @@ def test_margin_does_not_stop_training_that_improves_slowly():
     run_epochs(callback, net, [0.99, 0.98, 0.97, 0.96, 0.95, 0.80])
     assert callback.best_epoch_ == 6
     assert net.module_.weight.item() == 6.0
+
+
+def test_without_patience_before_gain_patience_counts_from_the_start():
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(1.0, initial_margin=0.1, patience=3)
+    # A plateau above the initial loss: three epochs without improvement stop it.
+    assert run_epochs(callback, net, [1.1, 1.2, 1.1, 0.5, 0.4]) == 3
+    assert callback.best_epoch_ == 0
+
+
+def test_patience_before_gain_outwaits_a_plateau_then_patience_applies():
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        1.0, initial_margin=0.1, patience=2, patience_before_gain=10
+    )
+    losses = [1.1, 1.2, 1.1, 1.3, 1.2, 0.5, 0.4, 0.45, 0.42, 0.3, 0.2]
+    # The gain comes in epoch 6; after epoch 7 (the best), two misses stop it.
+    assert run_epochs(callback, net, losses) == 9
+    assert callback.best_epoch_ == 7
+    assert net.module_.weight.item() == 7.0
+
+
+def test_without_a_gain_training_stops_after_patience_before_gain_epochs():
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        1.0, initial_margin=0.1, patience=2, patience_before_gain=6
+    )
+    initial_weight = net.module_.weight.item()
+    # Improvements smaller than the margin do not end the wait for a gain.
+    losses = [0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.5]
+    assert run_epochs(callback, net, losses) == 6
+    assert callback.best_epoch_ == 0
+    assert net.module_.weight.item() == initial_weight
+
+
+def test_dips_smaller_than_the_threshold_do_not_reset_patience():
+    losses = [0.5, 0.499, 0.498, 0.497, 0.3]
+    net = FakeNet()
+    strict = EarlyStoppingFromInitialParameters(1.0, patience=3, threshold=0.01)
+    assert run_epochs(strict, net, losses) == 4
+    assert strict.best_epoch_ == 1
+    net = FakeNet()
+    lenient = EarlyStoppingFromInitialParameters(1.0, patience=3, threshold=1e-4)
+    assert run_epochs(lenient, net, losses) == 5
+    assert lenient.best_epoch_ == 5
+
+
+@pytest.mark.parametrize("loss", [math.nan, math.inf])
+def test_a_non_finite_training_loss_stops_with_the_epoch(loss):
+    net = FakeNet()
+    net.history.new_epoch()
+    net.history.new_epoch()
+    with pytest.raises(TrainingDiverged, match="epoch 2: the training loss became"):
+        StopOnDivergence().on_batch_end(net, training=True, loss=torch.tensor(loss))
+    # Validation batches are not checked.
+    StopOnDivergence().on_batch_end(net, training=False, loss=torch.tensor(loss))

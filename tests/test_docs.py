@@ -8,6 +8,7 @@ another host.
 """
 
 import doctest
+import importlib
 import io
 import os
 import posixpath
@@ -185,11 +186,9 @@ def _problems(log):
 
 
 def test_docs_build_with_warnings_as_errors(tmp_path):
+    # The test extra includes the docs extra: a missing package fails here.
     for name in DOCS_PACKAGES:
-        pytest.importorskip(
-            name,
-            reason=f"building the docs needs {name}: pip install -e '.[docs]'",
-        )
+        importlib.import_module(name)
     output = tmp_path / "html"
     command = [
         sys.executable,

@@ -1,6 +1,7 @@
 """The sdist and the wheel build, and the wheel works in a fresh environment."""
 
 import os
+import site
 import subprocess
 import sys
 import tarfile
@@ -28,8 +29,10 @@ def _run(command, **kwargs):
 @pytest.fixture(scope="module")
 def distributions(tmp_path_factory):
     """Build the sdist, then the wheel from the unpacked sdist (python -m build)."""
-    pytest.importorskip("build", reason="needs the test extra: pip install build")
-    pytest.importorskip("setuptools", reason="needs the test extra: setuptools")
+    # build and setuptools are in the test extra: a missing one fails here.
+    import build  # noqa: F401
+    import setuptools  # noqa: F401
+
     dist = tmp_path_factory.mktemp("dist")
     # Without build isolation: the build needs no network, only setuptools here.
     _run(
@@ -91,10 +94,22 @@ def test_wheel_holds_the_package_and_the_license(distributions):
 def test_wheel_installs_and_runs_in_a_fresh_environment(distributions, tmp_path):
     _, wheel = distributions
     venv = tmp_path / "venv"
-    # System site packages provide the dependencies (torch is large); the wheel is
-    # installed into the environment itself, which comes first on its path.
-    _run([sys.executable, "-m", "venv", "--system-site-packages", venv])
+    # The dependencies (torch is large) come from the environment running the
+    # tests, whatever it is (a virtual environment, a system or a conda Python):
+    # a .pth file puts its site-packages after the new environment's own, where
+    # the wheel is installed. `--system-site-packages` would not do: from inside a
+    # virtual environment it exposes the base interpreter's packages instead.
+    _run([sys.executable, "-m", "venv", venv])
     python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
+    purelib = _run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+    ).strip()
+    dependencies = site.getsitepackages()
+    if site.ENABLE_USER_SITE:
+        dependencies.append(site.getusersitepackages())
+    (Path(purelib) / "_test_dependencies.pth").write_text(
+        "".join(f"{path}\n" for path in dependencies)
+    )
     environment = {
         key: value
         for key, value in os.environ.items()

@@ -250,6 +250,7 @@ COMMON_INVALID = [
     ({"early_stopping": "yes"}, "'early_stopping' parameter .* Got 'yes'"),
     ({"validation_fraction": 1.0}, "'validation_fraction' parameter .* Got 1.0"),
     ({"n_iter_no_change": 0}, "'n_iter_no_change' parameter .* Got 0"),
+    ({"n_iter_to_first_gain": 0}, "'n_iter_to_first_gain' parameter .* Got 0"),
     ({"device": 3}, "'device' parameter .* Got 3"),
     ({"device": "tpu:x"}, "'device' parameter .* Got 'tpu:x'"),
     ({"random_state": "seed"}, "'random_state' parameter .* Got 'seed'"),
@@ -311,6 +312,43 @@ def test_fit_leaves_global_random_state_untouched(cls, random_state, small_data)
     cls(n_columns=6, device="cpu", max_epochs=2, random_state=random_state).fit(X, y)
     np.testing.assert_array_equal(np.random.get_state()[1], numpy_before)
     assert torch.equal(torch.get_rng_state(), torch_before)
+
+
+# -- early stopping --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", SET_CLASSIFIERS)
+def test_without_a_gain_training_stops_after_n_iter_to_first_gain(cls):
+    # Labels independent of X: no epoch lowers the start's validation loss by
+    # 10%, so training waits n_iter_to_first_gain epochs, not n_iter_no_change,
+    # and keeps the initial parameters.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((300, 8)).astype(np.float32), rng.integers(2, size=300)
+    model = cls(
+        n_columns=4,
+        n_iter_no_change=2,
+        n_iter_to_first_gain=6,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
+    assert len(model.net_.history) == 6
+    assert dict(model.net_.callbacks_)["early_stopping"].best_epoch_ == 0
+
+
+@pytest.mark.parametrize("cls", SET_CLASSIFIERS)
+def test_after_a_gain_training_stops_after_n_iter_no_change(cls):
+    X, y = make_geneperm(3000, n_columns=10, block_size=8, random_state=0)
+    model = cls(
+        n_columns=10,
+        n_iter_no_change=3,
+        n_iter_to_first_gain=40,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
+    early_stopping = dict(model.net_.callbacks_)["early_stopping"]
+    assert early_stopping.gained_
+    # Three epochs after the best one, well before the wait for a gain runs out.
+    assert len(model.net_.history) == early_stopping.best_epoch_ + 3 < 40
 
 
 # -- learning Gene-Perm ----------------------------------------------------------

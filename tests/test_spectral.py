@@ -8,7 +8,9 @@ import torch
 from geneperm_sk import make_geneperm
 from geneperm_sk._spectral import (
     _ROWS_PER_CHUNK,
+    MAX_START_SAMPLES,
     _augmented_second_moments,
+    _start_subsample,
     spectral_parameters,
 )
 
@@ -70,3 +72,37 @@ def test_start_is_parallel_to_ones_on_geneperm_data_in_every_dtype():
         weights = start["row_weights"]
         cosine = abs(weights.sum()) / (np.linalg.norm(weights) * np.sqrt(16))
         assert cosine > 0.999
+
+
+def test_the_start_keeps_a_rare_class_above_the_subsample_size():
+    # 20,000 blocks, 2 positive ones at positions that an even spread over all
+    # blocks skips: without stratification the start saw no positive block.
+    n_samples = MAX_START_SAMPLES + 3_616
+    spread = torch.linspace(0, n_samples - 1, MAX_START_SAMPLES).round().long()
+    skipped = np.setdiff1d(np.arange(n_samples), spread.numpy())
+    rng = np.random.default_rng(0)
+    X = torch.as_tensor(rng.standard_normal((n_samples, 1, 3)), dtype=torch.float32)
+    y = torch.zeros(n_samples)
+    rare = skipped[[100, 3_000]]
+    y[rare] = 1
+    X[rare] *= 3
+    kept = _start_subsample(y, torch.arange(n_samples))
+    assert len(kept) == MAX_START_SAMPLES
+    assert torch.all(kept[1:] > kept[:-1])
+    assert set(rare) <= set(kept.tolist())
+    parameters = spectral_parameters(X, y)
+    assert np.isfinite(parameters["row_weights"]).all()
+
+
+@pytest.mark.parametrize("positive_fraction", [0.5, 0.1, 0.01])
+def test_the_start_subsample_keeps_each_class_share(positive_fraction):
+    n_samples = 3 * MAX_START_SAMPLES
+    y = torch.as_tensor(
+        np.random.default_rng(1).random(n_samples) < positive_fraction,
+        dtype=torch.float32,
+    )
+    kept = _start_subsample(y, torch.arange(n_samples))
+    assert len(kept) == MAX_START_SAMPLES
+    share = float(y[kept].mean())
+    # Rounding to whole blocks moves a share by at most one block.
+    assert abs(share - float(y.mean())) <= 1 / MAX_START_SAMPLES

@@ -317,7 +317,11 @@ def study_into(path, **params):
 
 
 def read_frame(path):
-    return pandas.read_csv(path)
+    # pandas before 3 parses floats by default in a fast way that can lose the
+    # last digit; pandas 3 parses them exactly and deprecates the option.
+    if int(pandas.__version__.split(".")[0]) >= 3:
+        return pandas.read_csv(path)
+    return pandas.read_csv(path, float_precision="round_trip")
 
 
 def test_results_file_is_a_csv_of_the_records(tmp_path):
@@ -783,7 +787,7 @@ def test_a_difference_is_shown_where_it_is(tmp_path):
     study_into(path, estimators={"lr": LogisticRegression()})
     with pytest.raises(ValueError) as info:
         study_into(path, estimators={"lr": LogisticRegression(warm_start=True)})
-    assert "differs in estimators.lr.params.warm_start (in the file: false; now: " in (
+    assert "differs in estimators.lr.params.warm_start (in the file: absent; now: " in (
         str(info.value)
     )
     long_a, long_b = "x" * 300 + "a", "x" * 300 + "b"
@@ -1029,3 +1033,21 @@ def test_no_more_workers_than_tasks(monkeypatch):
     assert asked == [2]
     geneperm_study({"d": DummyClassifier()}, {"block_size": [1, 2]}, n_jobs=-1, **SMALL)
     assert asked[-1] <= 2
+
+
+def test_estimators_are_described_by_the_parameters_they_change():
+    from sklearn.linear_model import LogisticRegression
+
+    from geneperm_sk._describe import describe
+
+    described, opaque = describe(LogisticRegression(max_iter=1000, C=1.0), "e")
+    assert opaque == []
+    # C=1.0 is the default: a release that adds or renames other defaults
+    # describes the same estimator alike.
+    assert described == {
+        "class": "sklearn.linear_model._logistic.LogisticRegression",
+        "params": {"max_iter": 1000},
+    }
+    assert describe(LogisticRegression(C=2.0), "e")[0]["params"] == {"C": 2.0}
+    # An int where the default is a float is a change of type, kept.
+    assert describe(LogisticRegression(C=1), "e")[0]["params"] == {"C": 1}

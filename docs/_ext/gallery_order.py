@@ -3,7 +3,7 @@
 sphinx-gallery sorts the examples of a gallery with a key given by name in
 ``sphinx_gallery_conf["within_subsection_order"]``; this one follows a reader
 rather than the file names: the comparison first, then the estimator, the
-studies and the inductive-bias ladder.
+studies, the inductive-bias ladder and multiple-instance learning.
 """
 
 from pathlib import Path
@@ -19,6 +19,8 @@ READING_ORDER = (
     "plot_sample_complexity.py",
     # The inductive-bias ladder.
     "plot_inductive_bias.py",
+    # Multiple-instance learning: bags of any size, and which rows matter.
+    "plot_instance_labels.py",
     # Real multiple-instance data sets, against the published table.
     "plot_mil_benchmarks.py",
 )

@@ -42,6 +42,8 @@ INVENTORIES = {
             "py:function": {"callable": "library/functions.html#$"},
             # the label numpydoc links "bool" to; the page of the bool type
             "std:label": {"bltin-boolean-values": "library/functions.html#bool"},
+            # the term numpydoc links "sequence" to (a sequence of bags)
+            "std:term": {"sequence": "glossary.html#term-sequence"},
         },
     ),
     "numpy": (
@@ -84,6 +86,7 @@ INVENTORIES = {
                     "sklearn.base.BaseEstimator",
                     "sklearn.calibration.CalibratedClassifierCV",
                     "sklearn.base.ClassifierMixin",
+                    "sklearn.decomposition.PCA",
                     "sklearn.pipeline.Pipeline",
                     "sklearn.model_selection.GridSearchCV",
                     "sklearn.model_selection.ParameterGrid",
@@ -95,6 +98,7 @@ INVENTORIES = {
                     "sklearn.ensemble.HistGradientBoostingClassifier",
                     "sklearn.neural_network.MLPClassifier",
                     "sklearn.utils.metadata_routing.MetadataRequest",
+                    "sklearn.utils.Bunch",
                 )
             },
             "py:function": {
@@ -102,6 +106,7 @@ INVENTORIES = {
                 for name in (
                     "sklearn.base.clone",
                     "sklearn.model_selection.cross_val_score",
+                    "sklearn.model_selection.cross_validate",
                     "sklearn.model_selection.validation_curve",
                     "sklearn.set_config",
                     "sklearn.show_versions",

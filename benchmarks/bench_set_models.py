@@ -1,0 +1,188 @@
+"""Time DeepSetsClassifier and AttentionMILClassifier against a hand-written loop,
+and their default fits against AbsMeanClassifier.
+
+Run with ``python benchmarks/bench_set_models.py`` (``--seeds 1`` for a shorter
+run). Everything runs on one torch thread, as fits on the CPU do.
+
+1. Training cost. Each classifier with ``early_stopping=False`` and full-pass
+   epochs (``max_samples_per_epoch=None``) against a minimal PyTorch loop doing
+   the same work: the same module (built by the classifier's own
+   ``_make_module``), Adam with the same learning rate, ``BCEWithLogitsLoss``,
+   epochs and batch size, data moved to the device once, a permutation per epoch
+   and batches taken with ``index_select``. Timed interleaved (A, B, A, B, ...),
+   best of ``--repeats`` (target: classifier at most 1.3x the hand loop).
+2. Default fits at ``make_geneperm(10000, block_size=4, n_columns=20)``, scored
+   on 5,000 fresh samples from the same table, for each seed: fit time, epochs
+   run, epoch kept and accuracy against ``bayes_accuracy(4)`` (target: under 1 s
+   at the ceiling).
+"""
+
+import argparse
+import statistics
+import time
+
+import bench_fit
+import torch
+from bench_fit import best_times_interleaved, hand_loop, module_accuracy
+
+from geneperm_sk import (
+    AbsMeanClassifier,
+    AttentionMILClassifier,
+    DeepSetsClassifier,
+    bayes_accuracy,
+    make_geneperm,
+)
+
+N_SAMPLES, BLOCK_SIZE, N_COLUMNS, TEST_SIZE = 10_000, 4, 20, 5000
+MODELS = {
+    "DeepSetsClassifier": DeepSetsClassifier,
+    "AttentionMILClassifier": AttentionMILClassifier,
+}
+
+
+def training_cost(args, device):
+    X, y, table = make_geneperm(
+        N_SAMPLES,
+        n_columns=N_COLUMNS,
+        block_size=BLOCK_SIZE,
+        return_table=True,
+        random_state=0,
+    )
+    X_test, y_test = make_geneperm(
+        TEST_SIZE, block_size=BLOCK_SIZE, table=table, random_state=1
+    )
+    print(
+        f"1. training cost: make_geneperm({N_SAMPLES}, block_size={BLOCK_SIZE}, "
+        f"n_columns={N_COLUMNS}), {args.epochs} full epochs, no early stopping; "
+        f"best of {args.repeats}, interleaved"
+    )
+    print(
+        f"  {'model':<24} {'batch':>5} {'lr':>6} {'classifier s':>13} "
+        f"{'hand loop s':>12} {'ratio':>7} {'acc':>7} {'hand acc':>8}"
+    )
+    for name, cls in MODELS.items():
+        classifier = cls(
+            n_columns=N_COLUMNS,
+            early_stopping=False,
+            max_epochs=args.epochs,
+            max_samples_per_epoch=None,
+            device=str(device),
+            random_state=0,
+        )
+        (classifier_s, hand_s), (fitted, module) = best_times_interleaved(
+            [
+                lambda classifier=classifier: classifier.fit(X, y),
+                lambda classifier=classifier: hand_loop(
+                    X,
+                    y,
+                    N_COLUMNS,
+                    BLOCK_SIZE,
+                    args.epochs,
+                    classifier.batch_size,
+                    classifier.lr,
+                    device,
+                    seed=0,
+                    index_select=True,
+                    make_module=classifier._make_module,
+                ),
+            ],
+            args.repeats,
+            device,
+        )
+        hand_accuracy = module_accuracy(
+            module, X_test, y_test, N_COLUMNS, BLOCK_SIZE, device
+        )
+        print(
+            f"  {name:<24} {classifier.batch_size:>5} {classifier.lr:>6} "
+            f"{classifier_s:>13.3f} {hand_s:>12.3f} {classifier_s / hand_s:>6.2f}x "
+            f"{fitted.score(X_test, y_test):>7.4f} {hand_accuracy:>8.4f}",
+            flush=True,
+        )
+    print("  target: classifier / hand loop <= 1.3x")
+
+
+def default_fits(args, device):
+    print(
+        f"\n2. default fits on make_geneperm({N_SAMPLES}, block_size={BLOCK_SIZE}, "
+        f"n_columns={N_COLUMNS}), {TEST_SIZE} fresh test samples; seeds "
+        f"0-{args.seeds - 1}; Bayes-optimal accuracy {bayes_accuracy(BLOCK_SIZE):.4f}"
+    )
+    print(
+        f"  {'model':<24} {'seed':>4} {'fit s':>7} {'epochs':>6} {'kept':>4} "
+        f"{'accuracy':>9} {'gap':>7}"
+    )
+    summary = {}
+    models = {"AbsMeanClassifier": AbsMeanClassifier, **MODELS}
+    # A first small fit of each loads what torch, skorch and scikit-learn load
+    # lazily: a cost of the process, not of the fit.
+    X, y = make_geneperm(200, n_columns=N_COLUMNS, block_size=BLOCK_SIZE)
+    for cls in models.values():
+        cls(n_columns=N_COLUMNS, max_epochs=1, device=str(device)).fit(X, y)
+    for seed in range(args.seeds):
+        X, y, table = make_geneperm(
+            N_SAMPLES,
+            n_columns=N_COLUMNS,
+            block_size=BLOCK_SIZE,
+            return_table=True,
+            random_state=seed,
+        )
+        X_test, y_test = make_geneperm(
+            TEST_SIZE, block_size=BLOCK_SIZE, table=table, random_state=seed + 1000
+        )
+        for name, cls in models.items():
+            model = cls(n_columns=N_COLUMNS, device=str(device), random_state=seed)
+            seconds, _ = bench_fit.timed(
+                lambda model=model, X=X, y=y: model.fit(X, y), device
+            )
+            accuracy = model.score(X_test, y_test)
+            gap = bayes_accuracy(BLOCK_SIZE) - accuracy
+            early_stopping = dict(model.net_.callbacks_).get("early_stopping")
+            kept = "-" if early_stopping is None else early_stopping.best_epoch_
+            summary.setdefault(name, []).append((seconds, gap))
+            print(
+                f"  {name:<24} {seed:>4} {seconds:>7.2f} {len(model.net_.history):>6} "
+                f"{kept:>4} {accuracy:>9.4f} {gap:>+7.4f}",
+                flush=True,
+            )
+    for name, results in summary.items():
+        print(
+            f"  {name:<24} median fit {statistics.median(r[0] for r in results):.2f} s"
+            f", largest gap to Bayes {max(r[1] for r in results):+.4f}"
+        )
+    print("  target: set models under 1 s, within 0.01 of Bayes")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--skip-defaults", action="store_true")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="time with the wall clock or with the process's CPU time (steadier on "
+        "a busy machine; CPU only)",
+    )
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if args.clock == "cpu":
+        if device.type != "cpu":
+            parser.error("--clock cpu measures CPU fits only; use --device cpu")
+        bench_fit.clock = time.process_time
+    torch.set_num_threads(1)
+    print(
+        f"torch {torch.__version__}, device {device}, one torch thread; "
+        f"{args.clock} clock"
+    )
+    if not args.skip_cost:
+        training_cost(args, device)
+    if not args.skip_defaults:
+        default_fits(args, device)
+
+
+if __name__ == "__main__":
+    main()
