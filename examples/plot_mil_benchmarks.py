@@ -7,8 +7,11 @@ The classic multiple-instance data sets are bags of rows with one label per bag:
 molecules (bags) of shapes (rows) that smell musky or not (Musk1, Musk2), images
 (bags) of regions (rows) that show an elephant or not (Elephant). What makes a bag
 positive there is, as far as anyone knows, one *key instance*: a shape that binds,
-a region that is an elephant. Gene-Perm is the other way round: no single row
-says anything, and the label is in a statistic of all of them.
+a region that is an elephant. Gene-Perm follows the same rule, with key
+instances of a special kind: every other row scores exactly 0 along one known
+direction (its entries sum to 0), so the mean of ``|w . x|`` over a bag's rows,
+AbsMean's score, gives a single key instance away. Real instances need not line
+up like that.
 
 :func:`~geneperm_sk.mil_benchmark` scores the library's pipelines (see
 :func:`~geneperm_sk.mil_benchmark_estimators`) by the protocol of the deep

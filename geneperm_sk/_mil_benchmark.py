@@ -136,7 +136,7 @@ def mil_benchmark_estimators(names=None, *, random_state=0):
     - ``"rowmoments"``: rows standardised, :class:`RowSecondMoments`,
       :class:`~sklearn.linear_model.LogisticRegression`.
 
-    Read more in the :ref:`User Guide <mil_benchmark_results>`.
+    Read more in the :ref:`User Guide <mil_benchmark>`.
 
     Parameters
     ----------
@@ -335,7 +335,7 @@ def mil_benchmark(
     joblib worker or a Dask worker; it runs on the study engine of
     :func:`geneperm_study`, with the same results file, progress and ``n_jobs``.
 
-    Read more in the :ref:`User Guide <mil_benchmark_results>`.
+    Read more in the :ref:`User Guide <mil_benchmark>`.
 
     Parameters
     ----------
@@ -475,7 +475,7 @@ def mil_benchmark_table(records, *, published=True):
     uncertainty of the mean; the standard deviation of the repeat means tells how
     much the choice of folds moves it.
 
-    Read more in the :ref:`User Guide <mil_benchmark_results>`.
+    Read more in the :ref:`User Guide <mil_benchmark>`.
 
     Parameters
     ----------

@@ -11,7 +11,7 @@ Likewise ``examples/plot_mil_benchmarks.py`` records the multiple-instance
 benchmark in ``examples/mil_benchmarks.csv``; its table, summed up by
 :func:`geneperm_sk.mil_benchmark_table` beside the published rows, is written to
 ``docs/generated/mil_benchmark_table.rst.inc`` for
-``docs/user_guide/mil_benchmark.rst``.
+``docs/user_guide/multiple_instance.rst``.
 """
 
 import csv
