@@ -87,6 +87,7 @@ INVENTORIES = {
                     "sklearn.calibration.CalibratedClassifierCV",
                     "sklearn.base.ClassifierMixin",
                     "sklearn.decomposition.PCA",
+                    "sklearn.exceptions.FitFailedWarning",
                     "sklearn.pipeline.Pipeline",
                     "sklearn.model_selection.GridSearchCV",
                     "sklearn.model_selection.ParameterGrid",
