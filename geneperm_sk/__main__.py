@@ -620,9 +620,12 @@ def _check_study_files(args, parser):
 
 
 def _run_plan(args, parser, plan):
-    """Run ``plan`` into ``--results-file``, here or on ``--scheduler``: the
-    records and the path of the results file, or the exit status of an
-    interrupted run."""
+    """Check the memory (when run here) and the files, then run ``plan`` into
+    ``--results-file``, here or on ``--scheduler``: the records and the path of
+    the results file, or the exit status of an interrupted run."""
+    if args.scheduler is None:
+        _check_memory(parser, plan, args.n_jobs)
+    _check_study_files(args, parser)
     client = nullcontext()
     if args.scheduler is not None:
         try:
@@ -693,9 +696,6 @@ def _study(args, parser):
         )
     except ValueError as error:
         parser.error(f"--grid: {error}")
-    if args.scheduler is None:
-        _check_memory(parser, plan, args.n_jobs)
-    _check_study_files(args, parser)
     outcome = _run_plan(args, parser, plan)
     if isinstance(outcome, int):
         return outcome
@@ -774,9 +774,6 @@ def _mil(args, parser):
     except ValueError as error:
         option = "--folds: " if "'n_splits'" in str(error) else ""
         parser.error(f"{option}{error}")
-    if args.scheduler is None:
-        _check_memory(parser, plan, args.n_jobs)
-    _check_study_files(args, parser)
     outcome = _run_plan(args, parser, plan)
     if isinstance(outcome, int):
         return outcome

@@ -10,9 +10,8 @@ beside the published rows.
 """
 
 import math
-import os
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
@@ -23,7 +22,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils._param_validation import (
     Interval,
-    StrOptions,
     validate_parameter_constraints,
 )
 
@@ -33,6 +31,7 @@ from ._features import BagPooling, BagRowTransformer, RowSecondMoments
 from ._geneperm_recipe import _study_entropy, spawn_seeds
 from ._set_models import AttentionMILClassifier, DeepSetsClassifier
 from ._study import (
+    STUDY_CONSTRAINTS,
     StudyPlan,
     _check_scoring,
     _named_estimators,
@@ -295,17 +294,24 @@ def plan_mil_benchmark(
     )
 
 
+# The study's parameters that a benchmark shares (what runs the plan, where the
+# records go), and the benchmark's own.
 BENCHMARK_CONSTRAINTS = {
-    "estimators": [dict, list],
+    **{
+        name: STUDY_CONSTRAINTS[name]
+        for name in (
+            "estimators",
+            "scoring",
+            "error_score",
+            "n_jobs",
+            "random_state",
+            "results_file",
+            "verbose",
+        )
+    },
     "datasets": [list, tuple, str],
     "n_splits": [Interval(Integral, 2, None, closed="left")],
     "n_repeats": [Interval(Integral, 1, None, closed="left")],
-    "scoring": [str, callable],
-    "error_score": [StrOptions({"raise"}), Real],
-    "n_jobs": [Integral, None],
-    "random_state": ["random_state"],
-    "results_file": [str, os.PathLike, None],
-    "verbose": ["verbose"],
 }
 
 
