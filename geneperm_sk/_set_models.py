@@ -107,35 +107,7 @@ class DeepSetsClassifier(_SetModelClassifier):
 
     {max_samples_per_epoch}
 
-    early_stopping : "auto" or bool, default="auto"
-        Whether to set aside ``validation_fraction`` of the training data and
-        stop early (see ``n_iter_to_first_gain`` and ``n_iter_no_change``),
-        keeping the parameters with the best validation loss. The initial
-        parameters count as a candidate, and an epoch must lower their
-        validation loss by 10% to replace them (a gain): a fit that learns
-        nothing returns the (chance-level) initial model rather than one fitted
-        to noise. "auto"
-        enables early stopping when the validation part can hold at least two
-        samples with one of each class and the rest at least two of each class,
-        and trains on all samples for ``max_epochs`` otherwise; True raises an
-        error when the data are too few.
-
-    {validation_fraction}
-
-    n_iter_no_change : int, default=8
-        After the first gain, the number of epochs without improvement after
-        which training stops; an epoch improves when it lowers the best
-        validation loss so far by at least 1%. Once a generic model has learnt,
-        its validation loss only wanders by a few percent around its best, or
-        rises as it memorises (see the :ref:`User Guide <set_model_defaults>`).
-
-    n_iter_to_first_gain : int, default=50
-        The number of epochs to wait for the first gain. It is long because the
-        validation loss of a generic model first stays at chance or rises while
-        the model memorises its training samples, for up to several hundred
-        Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no
-        epoch has gained after this many, training stops and the initial
-        parameters are kept.
+    {set_model_early_stopping}
 
     {device}
 
@@ -287,35 +259,7 @@ class AttentionMILClassifier(_SetModelClassifier):
 
     {max_samples_per_epoch}
 
-    early_stopping : "auto" or bool, default="auto"
-        Whether to set aside ``validation_fraction`` of the training data and
-        stop early (see ``n_iter_to_first_gain`` and ``n_iter_no_change``),
-        keeping the parameters with the best validation loss. The initial
-        parameters count as a candidate, and an epoch must lower their
-        validation loss by 10% to replace them (a gain): a fit that learns
-        nothing returns the (chance-level) initial model rather than one fitted
-        to noise. "auto"
-        enables early stopping when the validation part can hold at least two
-        samples with one of each class and the rest at least two of each class,
-        and trains on all samples for ``max_epochs`` otherwise; True raises an
-        error when the data are too few.
-
-    {validation_fraction}
-
-    n_iter_no_change : int, default=8
-        After the first gain, the number of epochs without improvement after
-        which training stops; an epoch improves when it lowers the best
-        validation loss so far by at least 1%. Once a generic model has learnt,
-        its validation loss only wanders by a few percent around its best, or
-        rises as it memorises (see the :ref:`User Guide <set_model_defaults>`).
-
-    n_iter_to_first_gain : int, default=50
-        The number of epochs to wait for the first gain. It is long because the
-        validation loss of a generic model first stays at chance or rises while
-        the model memorises its training samples, for up to several hundred
-        Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no
-        epoch has gained after this many, training stops and the initial
-        parameters are kept.
+    {set_model_early_stopping}
 
     {device}
 
