@@ -54,7 +54,39 @@ def segment_softmax(logits, offsets):
     return exponentials / _per_row(totals, offsets, n_rows)
 
 
-class AbsMeanModule(nn.Module):
+class _SetModule(nn.Module):
+    """A set function of rows: what the modules of this library share.
+
+    A subclass computes ``_pooled(X, offsets)``, the pooled representation of
+    blocks or bags, and holds ``_output``, the layer from it to one logit.
+    """
+
+    def forward(self, X, offsets=None):
+        """The logit of each block or bag, of shape ``(n_blocks,)``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
+                (n_rows, n_columns)
+            The blocks, or with ``offsets`` the rows of bags laid end to end.
+
+        offsets : torch.Tensor of shape (n_bags + 1,), default=None
+            Where each bag starts in ``X``, then ``len(X)``.
+        """
+        return self.head_logits(self._pooled(X, offsets))
+
+    def head_logits(self, pooled):
+        """The logits of pooled bags, shape ``(n_bags,)``.
+
+        Parameters
+        ----------
+        pooled : torch.Tensor of shape (n_bags, n_features)
+            What ``pool_features`` returned.
+        """
+        return self._output(pooled).squeeze(-1)
+
+
+class AbsMeanModule(_SetModule):
     """Row-wise linear score, absolute value, mean over rows, affine output.
 
     For a block ``x`` of shape ``(block_size, n_columns)`` the module computes
@@ -97,6 +129,10 @@ class AbsMeanModule(nn.Module):
         self.row_linear = nn.Linear(n_columns, 1)
         self.output_linear = nn.Linear(1, 1)
 
+    @property
+    def _output(self):
+        return self.output_linear
+
     def pooled_row_scores(self, X, offsets=None):
         """The mean over rows of ``|w @ x_r + b1|``, of shape ``(n_blocks, 1)``.
 
@@ -113,19 +149,7 @@ class AbsMeanModule(nn.Module):
             return self.row_linear(X).abs().mean(dim=1)
         return self.pool_features(self.row_features(X), offsets)
 
-    def forward(self, X, offsets=None):
-        """The logit of each block or bag, of shape ``(n_blocks,)``.
-
-        Parameters
-        ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
-                (n_rows, n_columns)
-            The blocks, or with ``offsets`` the rows of bags laid end to end.
-
-        offsets : torch.Tensor of shape (n_bags + 1,), default=None
-            Where each bag starts in ``X``, then ``len(X)``.
-        """
-        return self.output_linear(self.pooled_row_scores(X, offsets)).squeeze(-1)
+    _pooled = pooled_row_scores
 
     def row_scores(self, X, offsets=None):
         """``|w @ x_r + b1|`` for every row: shape ``(n_blocks, block_size)`` for
@@ -167,16 +191,6 @@ class AbsMeanModule(nn.Module):
             Where each bag starts in the rows, then the number of rows.
         """
         return segment_pool(features, offsets, "mean")
-
-    def head_logits(self, pooled):
-        """The logits of pooled bags, shape ``(n_bags,)``.
-
-        Parameters
-        ----------
-        pooled : torch.Tensor of shape (n_bags, n_features)
-            What ``pool_features`` returned.
-        """
-        return self.output_linear(pooled).squeeze(-1)
 
     def row_scores_from_features(self, features, offsets):
         """The row scores of bags from their row features, shape ``(n_rows,)``.
@@ -226,7 +240,7 @@ def _check_sizes(name, sizes):
 _POOLINGS = ("mean", "max", "sum")
 
 
-class DeepSetsModule(nn.Module):
+class DeepSetsModule(_SetModule):
     """A perceptron on each row, a pooling over rows, a perceptron on the pool.
 
     For a block ``x`` of shape ``(block_size, n_columns)`` the module computes the
@@ -320,21 +334,13 @@ class DeepSetsModule(nn.Module):
             return embeddings.amax(dim=1)
         return embeddings.sum(dim=1)
 
-    def forward(self, X, offsets=None):
-        """The logit of each block or bag, of shape ``(n_blocks,)``.
-
-        Parameters
-        ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
-                (n_rows, n_columns)
-            The blocks, or with ``offsets`` the rows of bags laid end to end.
-
-        offsets : torch.Tensor of shape (n_bags + 1,), default=None
-            Where each bag starts in ``X``, then ``len(X)``.
-        """
-        return self.head(self.pooled_embeddings(X, offsets)).squeeze(-1)
-
     # The stages of the forward pass, for prediction that streams over rows.
+
+    _pooled = pooled_embeddings
+
+    @property
+    def _output(self):
+        return self.head
 
     def row_features(self, X):
         """What each row contributes, shape ``(n_rows, width)``: its embedding.
@@ -359,18 +365,8 @@ class DeepSetsModule(nn.Module):
         """
         return segment_pool(features, offsets, self.pooling)
 
-    def head_logits(self, pooled):
-        """The logits of pooled bags, shape ``(n_bags,)``.
 
-        Parameters
-        ----------
-        pooled : torch.Tensor of shape (n_bags, n_features)
-            What ``pool_features`` returned.
-        """
-        return self.head(pooled).squeeze(-1)
-
-
-class GatedAttentionModule(nn.Module):
+class GatedAttentionModule(_SetModule):
     """Gated attention pooling of row embeddings (attention-based deep MIL).
 
     For a block ``x`` of shape ``(block_size, n_columns)`` the module embeds each
@@ -513,19 +509,11 @@ class GatedAttentionModule(nn.Module):
         embeddings, weights = self._embeddings_and_weights(X)
         return (weights.unsqueeze(-1) * embeddings).sum(dim=1)
 
-    def forward(self, X, offsets=None):
-        """The logit of each block or bag, of shape ``(n_blocks,)``.
+    _pooled = pooled_embeddings
 
-        Parameters
-        ----------
-        X : torch.Tensor of shape (n_blocks, block_size, n_columns) or \
-                (n_rows, n_columns)
-            The blocks, or with ``offsets`` the rows of bags laid end to end.
-
-        offsets : torch.Tensor of shape (n_bags + 1,), default=None
-            Where each bag starts in ``X``, then ``len(X)``.
-        """
-        return self.head(self.pooled_embeddings(X, offsets)).squeeze(-1)
+    @property
+    def _output(self):
+        return self.head
 
     def _pool(self, embeddings, logits, offsets):
         weights = segment_softmax(logits, offsets)
@@ -557,16 +545,6 @@ class GatedAttentionModule(nn.Module):
             Where each bag starts in the rows, then the number of rows.
         """
         return self._pool(features[:, :-1], features[:, -1], offsets)
-
-    def head_logits(self, pooled):
-        """The logits of pooled bags, shape ``(n_bags,)``.
-
-        Parameters
-        ----------
-        pooled : torch.Tensor of shape (n_bags, n_features)
-            What ``pool_features`` returned.
-        """
-        return self.head(pooled).squeeze(-1)
 
     def row_scores_from_features(self, features, offsets):
         """The attention weights of bags from their row features, ``(n_rows,)``.
