@@ -1,7 +1,6 @@
 """AbsMeanClassifier: the block classifier with Gene-Perm's inductive bias."""
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -9,12 +8,9 @@ from ._block_net import BlockNetClassifier
 from ._callbacks import RecordRowWeights
 from ._docstrings import BLOCK_CLASSIFIER_DOCS, Substitution
 from ._modules import AbsMeanModule, set_parameters
-from ._spectral import input_scale, spectral_parameters
+from ._spectral import spectral_parameters
 
 __all__ = ["AbsMeanClassifier"]
-
-# torch.optim.Adam's default eps.
-_ADAM_EPS = 1e-8
 
 
 @Substitution(**BLOCK_CLASSIFIER_DOCS)
@@ -191,26 +187,12 @@ class AbsMeanClassifier(BlockNetClassifier):
         return AbsMeanModule(n_columns)
 
     def _initialize_module(self, module, X, y, train_indices):
-        # The model is the same for c * X with w / c: the start is scaled with X
-        # (the spectral one by itself), and so are Adam's steps on w (_make_net),
-        # so that fits of c * X and X give the same predictions.
-        self._input_scale = input_scale(X, y, train_indices)
+        # The spectral start is scaled with X by itself; a random one is scaled
+        # as every model's is.
         if self.init == "spectral":
             set_parameters(module, **spectral_parameters(X, y, train_indices))
         else:
-            with torch.no_grad():
-                module.row_linear.weight /= self._input_scale
-
-    def _make_net(self, module, **kwargs):
-        net = super()._make_net(module, **kwargs)
-        # Adam's steps have the size of lr whatever the gradient's scale: on
-        # features scaled by s the row weights, scaled by 1 / s, take steps of
-        # lr / s, and eps grows with the gradients (both exact: s is a power of 2).
-        scale = self.__dict__.pop("_input_scale", 1.0)
-        if scale != 1.0:
-            row_weights = {"lr": self.lr / scale, "eps": _ADAM_EPS * scale}
-            net.set_params(optimizer__param_groups=[("row_linear.weight", row_weights)])
-        return net
+            super()._initialize_module(module, X, y, train_indices)
 
     def _extra_callbacks(self):
         # The row weights are kept in the history, not printed in the epoch table.

@@ -59,6 +59,7 @@ from ._model_file import (
     read_model_file,
     write_model_file,
 )
+from ._spectral import input_scale
 
 __all__ = ["BlockNetClassifier"]
 
@@ -92,6 +93,8 @@ def _adam_options():
 
 
 ADAM_OPTIONS = _adam_options()
+# torch.optim.Adam's default eps.
+_ADAM_EPS = 1e-8
 
 # The most samples set aside for early stopping, however many there are. The
 # validation loss only has to rank epochs against each other and against the
@@ -319,7 +322,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _initialize_module(self, module, X, y, train_indices):
-        """Set the module's parameters before training (default: keep torch's)."""
+        """Set the module's parameters before training (default: torch's, with
+        the weights that read the features scaled to them; see _fit)."""
+        with torch.no_grad():
+            for layer in module._input_layers():
+                layer.weight /= self._input_scale
 
     def _extra_callbacks(self):
         """(name, callback) pairs to add, and history keys not to print."""
@@ -514,6 +521,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             torch.default_generator.manual_seed(seed)
             module = self._make_module(self.n_columns_)
         module = module.to(device)
+        # The model is the same for c * X with the weights that read X divided
+        # by c: those weights start scaled by the data's scale (a power of two,
+        # so exactly), and Adam's steps on them too (_make_net). Fits of c * X
+        # and X then give the same predictions.
+        self._input_scale = input_scale(blocks, labels, train)
         self._initialize_module(module, blocks, labels, train)
 
         callbacks, hidden_keys = self._extra_callbacks()
@@ -559,6 +571,33 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _make_net(self, module, *, callbacks, hidden_keys, train_split, seed, device):
+        net = self._make_skorch_net(
+            module,
+            callbacks=callbacks,
+            hidden_keys=hidden_keys,
+            train_split=train_split,
+            seed=seed,
+            device=device,
+        )
+        # Adam's steps have the size of lr whatever the gradient's scale: on
+        # features scaled by s the weights that read them, scaled by 1 / s, take
+        # steps of lr / s, and eps grows with the gradients (both exact: s is a
+        # power of 2).
+        scale = self.__dict__.pop("_input_scale", 1.0)
+        if scale != 1.0:
+            names = {id(layer): name for name, layer in module.named_modules()}
+            options = {"lr": self.lr / scale, "eps": _ADAM_EPS * scale}
+            net.set_params(
+                optimizer__param_groups=[
+                    (f"{names[id(layer)]}.weight", options)
+                    for layer in module._input_layers()
+                ]
+            )
+        return net
+
+    def _make_skorch_net(
+        self, module, *, callbacks, hidden_keys, train_split, seed, device
+    ):
         return _BlockNet(
             module,
             optimizer=torch.optim.Adam,

@@ -75,6 +75,10 @@ class _SetModule(nn.Module):
         """
         return self.head_logits(self._pooled(X, offsets))
 
+    def _input_layers(self):
+        """The linear layers that read the features of the rows themselves."""
+        raise NotImplementedError
+
     def head_logits(self, pooled):
         """The logits of pooled bags, shape ``(n_bags,)``.
 
@@ -132,6 +136,9 @@ class AbsMeanModule(_SetModule):
     @property
     def _output(self):
         return self.output_linear
+
+    def _input_layers(self):
+        return [self.row_linear]
 
     def pooled_row_scores(self, X, offsets=None):
         """The mean over rows of ``|w @ x_r + b1|``, of shape ``(n_blocks, 1)``.
@@ -342,6 +349,13 @@ class DeepSetsModule(_SetModule):
     def _output(self):
         return self.head
 
+    def _input_layers(self):
+        # Without row layers, the pool of the rows (linear in them for mean
+        # and sum, and for max under positive scaling) feeds the head.
+        if len(self.row_network):
+            return [self.row_network[0]]
+        return [self.head[0]]
+
     def row_features(self, X):
         """What each row contributes, shape ``(n_rows, width)``: its embedding.
 
@@ -514,6 +528,13 @@ class GatedAttentionModule(_SetModule):
     @property
     def _output(self):
         return self.head
+
+    def _input_layers(self):
+        # Without row layers, the attention reads the rows and the head their
+        # weighted sum.
+        if len(self.row_network):
+            return [self.row_network[0]]
+        return [self.attention_tanh, self.attention_gate, self.head[0]]
 
     def _pool(self, embeddings, logits, offsets):
         weights = segment_softmax(logits, offsets)
