@@ -192,9 +192,9 @@ def check_bags(X, owner, *, dtype=("float32", "float64", "int8"), n_columns=None
                 f"shape {tuple(bag.shape)}, but {what} number of columns is "
                 f"{expected}."
             )
-        if not (np.issubdtype(bag.dtype, np.number) or bag.dtype == bool):
+        if bag.dtype.kind not in "biuf":
             raise ValueError(
-                f"{owner} takes numeric bags; X[{index}] has dtype {bag.dtype}."
+                f"{owner} takes real numeric bags; X[{index}] has dtype {bag.dtype}."
             )
         bags.append(bag)
     dtypes = {np.dtype(bag.dtype) for bag in bags}

@@ -365,6 +365,7 @@ def test_row_scores_are_bit_identical_alone_and_in_any_company(cls, monkeypatch)
         ([np.ones((2, 3)), np.ones((2, 3, 1))], r"X\[1\] is a ndarray of shape"),
         ([np.ones((2, 3)), np.ones((1, 4))], r"X\[1\] has shape \(1, 4\)"),
         ([np.ones((2, 3)), np.array([["a", "b", "c"]])], r"X\[1\] has dtype"),
+        ([np.ones((2, 3)), np.ones((1, 3), dtype=complex)], r"X\[1\] has dtype com"),
     ],
 )
 def test_malformed_bags_are_named_by_index(bags, match):
