@@ -927,3 +927,16 @@ def test_a_failed_fit_leaves_a_bag_transformer_unfitted(estimator, bad_params, b
     with pytest.raises(NotFittedError):
         check_is_fitted(estimator)
     assert not [name for name in vars(estimator) if name.endswith("_")]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_row_second_moments_refuse_non_finite_bags_naming_the_bag(bad):
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(size=(n, 3)) for n in (2, 1, 4)]
+    fitted = RowSecondMoments().fit(bags)
+    bags[2][1, 0] = bad
+    match = r"RowSecondMoments takes finite rows; X\[2\] holds NaN or infinity"
+    with pytest.raises(ValueError, match=match):
+        RowSecondMoments().fit(bags)
+    with pytest.raises(ValueError, match=match):
+        fitted.transform(bags)
