@@ -225,7 +225,7 @@ def test_reader_names_a_missing_file(tmp_path):
 
 
 def test_reader_names_a_folder_given_as_path(tmp_path):
-    with pytest.raises(ValueError, match="'path' parameter of read_mil_csv must name a"):
+    with pytest.raises(ValueError, match="'path' parameter of read_mil_csv must"):
         read_mil_csv(tmp_path)
 
 
