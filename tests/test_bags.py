@@ -452,7 +452,11 @@ def test_bag_models_clone_pickle_save_and_load_bit_for_bit(cls, tmp_path):
 
 def test_bags_hold_the_rows_once_with_offsets():
     bags = check_bags([np.ones((2, 3)), np.zeros((1, 3), np.int8)], "Model")
-    assert bags.rows.dtype == np.float32 and bags.rows.shape == (3, 3)
+    # The dtype numpy promotes the bags to, when kept: float64 loses nothing.
+    assert bags.rows.dtype == np.float64 and bags.rows.shape == (3, 3)
+    mixed = [np.ones((2, 3), np.float32), np.zeros((1, 3), np.int16)]
+    assert check_bags(mixed, "Model").rows.dtype == np.float32
+    assert check_bags([np.ones((1, 3), bool)], "Model").rows.dtype == np.float32
     np.testing.assert_array_equal(bags.offsets, [0, 2, 3])
     blocks = np.arange(24.0).reshape(2, 3, 4)
     as_bags = bags_from_blocks(blocks)

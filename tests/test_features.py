@@ -940,3 +940,10 @@ def test_row_second_moments_refuse_non_finite_bags_naming_the_bag(bad):
         RowSecondMoments().fit(bags)
     with pytest.raises(ValueError, match=match):
         fitted.transform(bags)
+
+
+def test_bag_pooling_keeps_float64_when_bags_mix_float64_and_integers():
+    precise = np.array([[1e8 + 1, 1.0], [2.0, 3.0]])
+    counts = np.array([[1, 2]], dtype=np.int64)
+    pooled = BagPooling(statistics="mean").fit_transform([precise, counts])
+    np.testing.assert_array_equal(pooled[0], precise.mean(axis=0))
