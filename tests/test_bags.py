@@ -462,3 +462,11 @@ def test_bags_hold_the_rows_once_with_offsets():
     as_bags = bags_from_blocks(blocks)
     assert np.shares_memory(as_bags.rows, blocks)
     np.testing.assert_array_equal(as_bags.bag(1), blocks[1])
+
+
+def test_an_empty_list_of_bags_is_named_at_prediction():
+    bags, y = random_bags()
+    model = fit_on_bags(AbsMeanClassifier, bags, y)
+    for method in (model.predict, model.row_scores):
+        with pytest.raises(ValueError, match="got X with no bags"):
+            method([])
