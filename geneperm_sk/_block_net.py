@@ -355,7 +355,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         owner = type(self).__name__
         ensure_all_finite = not self._nonfinite_input_gives_nonfinite_score
-        if is_bag_sequence(X):
+        if is_bag_sequence(X) or (isinstance(X, list | tuple) and len(X) == 0):
             bags = check_bags(
                 X, owner, dtype=_KEPT_DTYPE_NAMES, n_columns=self.n_columns_
             )

@@ -370,7 +370,9 @@ def read_mil_csv(path, *, delimiter=",", skiprows=0, return_X_y=False):
     ValueError
         If the file is empty, is not a table of numbers, has fewer than three
         columns or rows of different lengths, holds a label other than 0 and 1
-        or an id that is not finite, or a bag whose rows disagree on its label.
+        or an id that is not finite or not below 2**53 in magnitude, or a bag
+        whose rows disagree on its label; if ``delimiter`` is not one character
+        or ``path`` is a folder.
         The message names the file and the offending row or bag.
 
     See Also
@@ -391,6 +393,16 @@ def read_mil_csv(path, *, delimiter=",", skiprows=0, return_X_y=False):
     >>> bunch.target, bunch.bag_ids
     (array([1, 0]), array([7, 9]))
     """
+    if len(delimiter) != 1:
+        raise ValueError(
+            "The 'delimiter' parameter of read_mil_csv must be one character. "
+            f"Got {delimiter!r} instead."
+        )
+    if os.path.isdir(path):
+        raise ValueError(
+            f"The 'path' parameter of read_mil_csv must name a file; {path} is a "
+            "folder."
+        )
     table = _parse_numbers(path, delimiter, skiprows)
     if table.size == 0:
         raise ValueError(f"read_mil_csv got an empty file: {path} holds no rows.")
@@ -407,12 +419,15 @@ def read_mil_csv(path, *, delimiter=",", skiprows=0, return_X_y=False):
             f"read_mil_csv takes bag labels 0 or 1 in column 0; row {row + 1} of the "
             f"data in {path} has {labels[row]:g}."
         )
-    bad_id = np.flatnonzero(~np.isfinite(ids))
+    # Beyond 2**53, float64 holds no two neighbouring whole numbers: distinct
+    # ids there could merge two bags into one.
+    bad_id = np.flatnonzero(~(np.abs(ids) < 2**53))
     if bad_id.size:
         row = int(bad_id[0])
         raise ValueError(
             f"read_mil_csv takes a finite bag id in column 1; row {row + 1} of the "
-            f"data in {path} has {ids[row]:g}."
+            f"data in {path} has {ids[row]:g}, but ids must be below 2**53 in "
+            "magnitude so that distinct ids stay distinct."
         )
 
     # Bags in the order in which their ids first appear; a bag's rows in file

@@ -277,6 +277,7 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
         """
         if is_bag_sequence(X):
             bags = check_bags(X, "RowSecondMoments", dtype=_BAG_DTYPES)
+            _check_finite_rows(bags, "RowSecondMoments")
             block_size, n_columns = self._bag_layout(bags)
         else:
             X, layout = split_layout(X, "RowSecondMoments")
@@ -339,6 +340,7 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
             bags = check_bags(
                 X, "RowSecondMoments", dtype=_BAG_DTYPES, n_columns=self.n_columns_
             )
+            _check_finite_rows(bags, "RowSecondMoments")
             return _pooled_bag_second_moments(bags, self.include_diagonal)
         X, layout = split_layout(X, "RowSecondMoments")
         if self.block_size_ is None:

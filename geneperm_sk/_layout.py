@@ -146,9 +146,9 @@ def check_bags(X, owner, *, dtype=("float32", "float64", "int8"), n_columns=None
 
     Every bag must be 2-D with at least one row and the same number of columns
     (``n_columns`` when given, the fitted number, say). The rows of all bags are
-    concatenated once into one array: of the bags' common dtype when it is in
-    ``dtype``, float32 otherwise. Errors name ``X``, the offending bag's index and
-    what was expected, and come before any copy.
+    concatenated once into one array: of the dtype numpy promotes the bags'
+    dtypes to when it is in ``dtype``, float32 otherwise. Errors name ``X``, the
+    offending bag's index and what was expected, and come before any copy.
     """
     if isinstance(X, np.ndarray) and (X.dtype != object or X.ndim != 1):
         raise ValueError(
@@ -192,14 +192,14 @@ def check_bags(X, owner, *, dtype=("float32", "float64", "int8"), n_columns=None
                 f"shape {tuple(bag.shape)}, but {what} number of columns is "
                 f"{expected}."
             )
-        if not (np.issubdtype(bag.dtype, np.number) or bag.dtype == bool):
+        if bag.dtype.kind not in "biuf":
             raise ValueError(
-                f"{owner} takes numeric bags; X[{index}] has dtype {bag.dtype}."
+                f"{owner} takes real numeric bags; X[{index}] has dtype {bag.dtype}."
             )
         bags.append(bag)
     dtypes = {np.dtype(bag.dtype) for bag in bags}
     kept = {np.dtype(name) for name in dtype}
-    common = dtypes.pop() if len(dtypes) == 1 else None
+    common = np.result_type(*dtypes)
     if common not in kept:
         common = np.dtype(np.float32)
     sizes = np.fromiter((len(bag) for bag in bags), dtype=np.int64, count=len(bags))

@@ -514,7 +514,14 @@ def mil_benchmark_table(records, *, published=True):
     (0.9, 0.041, 4)
     """
     groups = {}
-    for record in records:
+    for index, record in enumerate(records):
+        for field in ("estimator", "dataset", "test_scores"):
+            if field not in record:
+                raise ValueError(
+                    "The 'records' parameter of mil_benchmark_table must hold "
+                    "records of mil_benchmark, each with 'estimator', 'dataset' "
+                    f"and 'test_scores'; record {index} lacks {field!r}."
+                )
         key = (record["estimator"], record["dataset"])
         groups.setdefault(key, []).append(list(record["test_scores"]))
     rows = []

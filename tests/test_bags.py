@@ -365,6 +365,7 @@ def test_row_scores_are_bit_identical_alone_and_in_any_company(cls, monkeypatch)
         ([np.ones((2, 3)), np.ones((2, 3, 1))], r"X\[1\] is a ndarray of shape"),
         ([np.ones((2, 3)), np.ones((1, 4))], r"X\[1\] has shape \(1, 4\)"),
         ([np.ones((2, 3)), np.array([["a", "b", "c"]])], r"X\[1\] has dtype"),
+        ([np.ones((2, 3)), np.ones((1, 3), dtype=complex)], r"X\[1\] has dtype com"),
     ],
 )
 def test_malformed_bags_are_named_by_index(bags, match):
@@ -451,9 +452,21 @@ def test_bag_models_clone_pickle_save_and_load_bit_for_bit(cls, tmp_path):
 
 def test_bags_hold_the_rows_once_with_offsets():
     bags = check_bags([np.ones((2, 3)), np.zeros((1, 3), np.int8)], "Model")
-    assert bags.rows.dtype == np.float32 and bags.rows.shape == (3, 3)
+    # The dtype numpy promotes the bags to, when kept: float64 loses nothing.
+    assert bags.rows.dtype == np.float64 and bags.rows.shape == (3, 3)
+    mixed = [np.ones((2, 3), np.float32), np.zeros((1, 3), np.int16)]
+    assert check_bags(mixed, "Model").rows.dtype == np.float32
+    assert check_bags([np.ones((1, 3), bool)], "Model").rows.dtype == np.float32
     np.testing.assert_array_equal(bags.offsets, [0, 2, 3])
     blocks = np.arange(24.0).reshape(2, 3, 4)
     as_bags = bags_from_blocks(blocks)
     assert np.shares_memory(as_bags.rows, blocks)
     np.testing.assert_array_equal(as_bags.bag(1), blocks[1])
+
+
+def test_an_empty_list_of_bags_is_named_at_prediction():
+    bags, y = random_bags()
+    model = fit_on_bags(AbsMeanClassifier, bags, y)
+    for method in (model.predict, model.row_scores):
+        with pytest.raises(ValueError, match="got X with no bags"):
+            method([])

@@ -199,6 +199,11 @@ def test_reader_reads_back_what_was_written(tmp_path):
         ("0.5,1,2\n", "labels 0 or 1 .* row 1 .* has 0.5"),
         ("nan,1,2\n", "labels 0 or 1 .* row 1 .* has nan"),
         ("1,inf,2\n", "finite bag id in column 1; row 1 .* has inf"),
+        # Ids beyond 2**53 cannot be told apart in float64: two bags would merge.
+        (
+            "1,9007199254740993,2\n1,9007199254740992,3\n",
+            r"finite bag id in column 1; row 1 .* has 9\.0072e\+15, but .* 2\*\*53",
+        ),
         (
             "1,1,2\n1,1,3\n0,2,4\n0,1,5\n",
             "one bag with different labels .* bag id 1 has label 1 in row 1 of the "
@@ -219,12 +224,19 @@ def test_reader_names_a_missing_file(tmp_path):
         read_mil_csv(tmp_path / "nothing.csv")
 
 
+def test_reader_names_a_folder_given_as_path(tmp_path):
+    with pytest.raises(ValueError, match="'path' parameter of read_mil_csv must"):
+        read_mil_csv(tmp_path)
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
         ({"path": 3}, "'path' parameter of read_mil_csv"),
         ({"path": "x.csv", "skiprows": -1}, "'skiprows' parameter"),
         ({"path": "x.csv", "delimiter": None}, "'delimiter' parameter"),
+        ({"path": "x.csv", "delimiter": ""}, "'delimiter' parameter.*one character"),
+        ({"path": "x.csv", "delimiter": "::"}, "'delimiter' parameter.*one character"),
         ({"path": "x.csv", "return_X_y": "yes"}, "'return_X_y' parameter"),
     ],
 )

@@ -927,3 +927,23 @@ def test_a_failed_fit_leaves_a_bag_transformer_unfitted(estimator, bad_params, b
     with pytest.raises(NotFittedError):
         check_is_fitted(estimator)
     assert not [name for name in vars(estimator) if name.endswith("_")]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_row_second_moments_refuse_non_finite_bags_naming_the_bag(bad):
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(size=(n, 3)) for n in (2, 1, 4)]
+    fitted = RowSecondMoments().fit(bags)
+    bags[2][1, 0] = bad
+    match = r"RowSecondMoments takes finite rows; X\[2\] holds NaN or infinity"
+    with pytest.raises(ValueError, match=match):
+        RowSecondMoments().fit(bags)
+    with pytest.raises(ValueError, match=match):
+        fitted.transform(bags)
+
+
+def test_bag_pooling_keeps_float64_when_bags_mix_float64_and_integers():
+    precise = np.array([[1e8 + 1, 1.0], [2.0, 3.0]])
+    counts = np.array([[1, 2]], dtype=np.int64)
+    pooled = BagPooling(statistics="mean").fit_transform([precise, counts])
+    np.testing.assert_array_equal(pooled[0], precise.mean(axis=0))

@@ -309,3 +309,9 @@ def test_results_file_is_required(capsys):
     with pytest.raises(SystemExit):
         main(["mil"])
     assert "--results-file" in capsys.readouterr().err
+
+
+def test_the_table_names_a_record_that_is_not_one_of_the_benchmark():
+    good = {"estimator": "m", "dataset": "musk1", "repeat": 0, "test_scores": [1.0]}
+    with pytest.raises(ValueError, match=r"'records' .* record 1 lacks 'dataset'"):
+        mil_benchmark_table([good, {"estimator": "m", "test_scores": [1.0]}])
