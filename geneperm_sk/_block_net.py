@@ -48,6 +48,7 @@ from ._callbacks import (
 from ._layout import (
     Bags,
     check_bags,
+    check_finite_bags,
     check_fitted_layout,
     is_bag_sequence,
     resolve_layout,
@@ -360,7 +361,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                 X, owner, dtype=_KEPT_DTYPE_NAMES, n_columns=self.n_columns_
             )
             if ensure_all_finite:
-                _check_finite_rows(bags.rows, self)
+                check_finite_bags(bags, type(self).__name__)
             return bags.rows, bags
         X, layout = split_layout(X, owner)
         if self.block_size_ is None:  # fitted on bags: blocks of any size
@@ -415,7 +416,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                 f"bags of {sizes.min()} to {sizes.max()} rows. block_size splits 2-D "
                 "X into rows; leave it None for bags."
             )
-        _check_finite_rows(bags.rows, self)
+        check_finite_bags(bags, type(self).__name__)
         y = column_or_1d(
             check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True
         )
@@ -759,6 +760,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         X, data = self._validated_prediction_input(X)
         logits = self._score(data)
         if not np.isfinite(logits).all():
+            if isinstance(data, Bags):
+                check_finite_bags(data, type(self).__name__)
             check_array(
                 X,
                 dtype=None,
@@ -1142,8 +1145,3 @@ def _tensor(array):
         # Read-only input (a memory map) is never written to: no copy needed.
         warnings.filterwarnings("ignore", message=".*not writable.*")
         return torch.from_numpy(array)
-
-
-def _check_finite_rows(rows, estimator):
-    """Raise scikit-learn's error, naming X, when ``rows`` holds NaN or infinity."""
-    check_array(rows, dtype=None, input_name="X", estimator=estimator)

@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 from ._layout import (
     bags_from_blocks,
     check_bags,
+    check_finite_bags,
     check_fitted_layout,
     is_bag_sequence,
     resolve_layout,
@@ -277,7 +278,7 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
         """
         if is_bag_sequence(X):
             bags = check_bags(X, "RowSecondMoments", dtype=_BAG_DTYPES)
-            _check_finite_rows(bags, "RowSecondMoments")
+            check_finite_bags(bags, "RowSecondMoments")
             block_size, n_columns = self._bag_layout(bags)
         else:
             X, layout = split_layout(X, "RowSecondMoments")
@@ -340,7 +341,7 @@ class RowSecondMoments(TransformerMixin, BaseEstimator):
             bags = check_bags(
                 X, "RowSecondMoments", dtype=_BAG_DTYPES, n_columns=self.n_columns_
             )
-            _check_finite_rows(bags, "RowSecondMoments")
+            check_finite_bags(bags, "RowSecondMoments")
             return _pooled_bag_second_moments(bags, self.include_diagonal)
         X, layout = split_layout(X, "RowSecondMoments")
         if self.block_size_ is None:
@@ -805,7 +806,7 @@ class BagPooling(TransformerMixin, BaseEstimator):
         """
         self._checked_statistics()
         bags, _ = _bags_or_blocks(X, "BagPooling")
-        _check_finite_rows(bags, "BagPooling")
+        check_finite_bags(bags, "BagPooling")
         self.n_columns_ = self.n_features_in_ = bags.rows.shape[1]
         return self
 
@@ -827,7 +828,7 @@ class BagPooling(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         statistics = self._checked_statistics()
         bags, _ = _bags_or_blocks(X, "BagPooling", n_columns=self.n_columns_)
-        _check_finite_rows(bags, "BagPooling")
+        check_finite_bags(bags, "BagPooling")
         return _pool_bags(bags, statistics)
 
     def get_feature_names_out(self, input_features=None):
@@ -860,18 +861,3 @@ class BagPooling(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
-
-
-def _check_finite_rows(bags, owner):
-    """Refuse bags holding NaN or infinity, naming the first such bag."""
-    rows = bags.rows
-    if rows.dtype.kind != "f":
-        return
-    finite = np.isfinite(rows).all(axis=1)
-    if not finite.all():
-        row = int(np.flatnonzero(~finite)[0])
-        bag = int(np.searchsorted(bags.offsets, row, side="right")) - 1
-        raise ValueError(
-            f"{owner} takes finite rows; X[{bag}] holds NaN or infinity (its row "
-            f"{row - int(bags.offsets[bag])})."
-        )

@@ -17,6 +17,7 @@ __all__ = [
     "Bags",
     "bags_from_blocks",
     "check_bags",
+    "check_finite_bags",
     "check_fitted_layout",
     "is_bag_sequence",
     "resolve_layout",
@@ -217,3 +218,18 @@ def bags_from_blocks(blocks):
     n_blocks, block_size, n_columns = blocks.shape
     offsets = np.arange(n_blocks + 1, dtype=np.int64) * block_size
     return Bags(blocks.reshape(n_blocks * block_size, n_columns), offsets)
+
+
+def check_finite_bags(bags, owner):
+    """Refuse bags holding NaN or infinity, naming the first such bag."""
+    rows = bags.rows
+    if rows.dtype.kind != "f":
+        return
+    finite = np.isfinite(rows).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        bag = int(np.searchsorted(bags.offsets, row, side="right")) - 1
+        raise ValueError(
+            f"{owner} takes finite rows; X[{bag}] holds NaN or infinity (its row "
+            f"{row - int(bags.offsets[bag])})."
+        )
