@@ -186,13 +186,13 @@ class AbsMeanClassifier(BlockNetClassifier):
     def _make_module(self, n_columns):
         return AbsMeanModule(n_columns)
 
-    def _initialize_module(self, module, X, y, train_indices):
+    def _initialize_module(self, module, X, y, train_indices, input_scale):
         # The spectral start is scaled with X by itself; a random one is scaled
         # as every model's is.
         if self.init == "spectral":
             set_parameters(module, **spectral_parameters(X, y, train_indices))
         else:
-            super()._initialize_module(module, X, y, train_indices)
+            super()._initialize_module(module, X, y, train_indices, input_scale)
 
     def _extra_callbacks(self):
         # The row weights are kept in the history, not printed in the epoch table.

@@ -273,7 +273,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     ``_make_module(n_columns)``, which returns a torch module mapping blocks of
     shape ``(n_blocks, block_size, n_columns)`` to logits of shape
     ``(n_blocks,)``, and bags (``forward(rows, offsets)``) likewise, with the
-    stages ``row_features``, ``pool_features`` and ``head_logits`` (see
+    stages ``row_features``, ``pool_features`` and ``head_logits``, and
+    ``_input_layers()``, the linear layers that read the rows' features (see
     :class:`AbsMeanModule`). It may override ``_initialize_module`` to set the
     parameters before training and ``_extra_callbacks`` to add skorch callbacks.
     A model whose module has ``row_scores`` and ``row_scores_from_features``
@@ -322,12 +323,13 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     def _make_module(self, n_columns):
         raise NotImplementedError
 
-    def _initialize_module(self, module, X, y, train_indices):
+    def _initialize_module(self, module, X, y, train_indices, input_scale):
         """Set the module's parameters before training (default: torch's, with
-        the weights that read the features scaled to them; see _fit)."""
+        the weights that read the features divided by ``input_scale``; see
+        _fit)."""
         with torch.no_grad():
             for layer in module._input_layers():
-                layer.weight /= self._input_scale
+                layer.weight /= input_scale
 
     def _extra_callbacks(self):
         """(name, callback) pairs to add, and history keys not to print."""
@@ -526,8 +528,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         # by c: those weights start scaled by the data's scale (a power of two,
         # so exactly), and Adam's steps on them too (_make_net). Fits of c * X
         # and X then give the same predictions.
-        self._input_scale = input_scale(blocks, labels, train)
-        self._initialize_module(module, blocks, labels, train)
+        scale = input_scale(blocks, labels, train)
+        self._initialize_module(module, blocks, labels, train, scale)
 
         callbacks, hidden_keys = self._extra_callbacks()
         callbacks = [("stop_on_divergence", StopOnDivergence()), *callbacks]
@@ -551,6 +553,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             train_split=_IndexSplit(train, valid) if early_stopping else None,
             seed=seed,
             device=device,
+            input_scale=scale,
         )
         try:
             if isinstance(dataset, BagSubset):
@@ -571,7 +574,17 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = net
         return self
 
-    def _make_net(self, module, *, callbacks, hidden_keys, train_split, seed, device):
+    def _make_net(
+        self,
+        module,
+        *,
+        callbacks,
+        hidden_keys,
+        train_split,
+        seed,
+        device,
+        input_scale=1.0,
+    ):
         net = self._make_skorch_net(
             module,
             callbacks=callbacks,
@@ -584,10 +597,9 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         # features scaled by s the weights that read them, scaled by 1 / s, take
         # steps of lr / s, and eps grows with the gradients (both exact: s is a
         # power of 2).
-        scale = self.__dict__.pop("_input_scale", 1.0)
-        if scale != 1.0:
+        if input_scale != 1.0:
             names = {id(layer): name for name, layer in module.named_modules()}
-            options = {"lr": self.lr / scale, "eps": _ADAM_EPS * scale}
+            options = {"lr": self.lr / input_scale, "eps": _ADAM_EPS * input_scale}
             net.set_params(
                 optimizer__param_groups=[
                     (f"{names[id(layer)]}.weight", options)
