@@ -37,10 +37,17 @@ BLOCK_CLASSIFIERS = [AbsMeanClassifier, DeepSetsClassifier, AttentionMILClassifi
 ROUNDING = 1e-5
 
 
-def geneperm_bags(n_samples=240, sizes=(1, 2, 3, 5, 8), n_columns=8, seed=0):
-    """Gene-Perm bags of several sizes drawn from one table, in random order."""
+def geneperm_bags(
+    n_samples=240, sizes=(1, 2, 3, 5, 8), n_columns=8, seed=0, table_seed=None
+):
+    """Gene-Perm bags of several sizes drawn from one table (drawn from
+    ``table_seed``, ``seed`` by default), in random order."""
     _, _, table = make_geneperm(
-        2, n_columns=n_columns, block_size=1, return_table=True, random_state=seed
+        2,
+        n_columns=n_columns,
+        block_size=1,
+        return_table=True,
+        random_state=seed if table_seed is None else table_seed,
     )
     bags, labels = [], []
     for k, size in enumerate(sizes):
@@ -160,7 +167,8 @@ def test_training_batches_hold_batch_size_bags_of_all_their_rows(monkeypatch):
 
 def test_absmean_learns_geneperm_from_bags_of_mixed_sizes():
     bags, y = geneperm_bags(n_samples=1000, seed=1)
-    test_bags, test_y = geneperm_bags(n_samples=1000, seed=1)
+    # Fresh bags from the same table.
+    test_bags, test_y = geneperm_bags(n_samples=1000, seed=11, table_seed=1)
     model = AbsMeanClassifier(device="cpu", random_state=0).fit(bags, y)
     # The spectral start over the bags' rows finds the all-ones direction.
     cosine = model.coef_.sum() / (np.linalg.norm(model.coef_) * np.sqrt(8))

@@ -164,9 +164,10 @@ def test_mil_benchmark_estimators_checks_its_names():
         mil_benchmark_estimators("pooled")
 
 
-def test_no_neural_network_tunes_on_the_folds():
-    """Fixed hyperparameters: no early stopping on a slice of the training bags,
-    and every bag in every epoch."""
+def test_the_set_models_train_for_fixed_epochs_on_every_bag():
+    """The attention and DeepSets pipelines: no early stopping on a slice of the
+    training bags, and every bag in every epoch (AbsMean keeps its defaults,
+    whose early stopping uses a slice of the training fold only)."""
     for name in ["AttentionMIL", "DeepSets"]:
         model = mil_benchmark_estimators()[name][-1]
         assert model.early_stopping is False
