@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 from skorch import NeuralNetBinaryClassifier
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
@@ -151,48 +151,52 @@ def seed_from(random_state):
     return int(check_random_state(random_state).randint(2**31))
 
 
-class _OneThreadPin:
-    """One process-wide pin of a thread setting, shared by concurrent users.
+class _OneThreadPins:
+    """The thread settings of torch, OpenMP and BLAS while fits run on one
+    thread, shared by fits running in several Python threads.
 
-    Thread settings belong to the process, not to a Python thread, so two fits in
-    two threads must not each save and restore them: the one leaving first would
-    restore the setting under the other, and the one leaving last would restore
-    the pinned value for good. Here the first user in saves the settings and pins
-    them, and the last one out restores them.
+    Some of these settings belong to the process (OpenBLAS built with
+    pthreads) and some to each thread (OpenMP's, and torch's when raised), so
+    neither a per-thread save and restore nor a single process-wide one is
+    right: a fit entering while another runs would save the pinned value and
+    restore it for good, or a restore done in another thread would leave this
+    one pinned. Here the first fit in records the settings as they were, every
+    fit pins its own thread, and every fit leaving restores its own thread to
+    the recorded settings; the last one out forgets them.
     """
 
-    def __init__(self, pin, restore):
-        self._pin = pin
-        self._restore = restore
+    def __init__(self):
+        self._lock = threading.Lock()
         self._users = 0
-        self._saved = None
+        self._torch = None
+        self._native = None
 
-    def enter(self):
-        if self._users == 0:
-            self._saved = self._pin()
-        self._users += 1
+    def enter(self, native_libraries):
+        with self._lock:
+            if self._users == 0:
+                self._torch = torch.get_num_threads()
+                self._native = {
+                    info["prefix"]: info["num_threads"]
+                    for info in threadpool_info()
+                }
+            self._users += 1
+            torch.set_num_threads(1)
+            if native_libraries:
+                threadpool_limits(limits=1)
 
-    def leave(self):
-        self._users -= 1
-        if self._users == 0:
-            saved, self._saved = self._saved, None
-            self._restore(saved)
+    def leave(self, native_libraries):
+        with self._lock:
+            torch.set_num_threads(self._torch)
+            if native_libraries:
+                threadpool_limits(limits=self._native)
+            self._users -= 1
+            if self._users == 0:
+                self._torch = self._native = None
 
 
-def _pin_torch():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return previous
-
-
-_THREAD_PIN_LOCK = threading.Lock()
 # Held while a fit seeds the global CPU generator and makes its module.
 _RNG_LOCK = threading.Lock()
-_TORCH_PIN = _OneThreadPin(_pin_torch, torch.set_num_threads)
-_NATIVE_PIN = _OneThreadPin(
-    lambda: threadpool_limits(limits=1),
-    lambda limiter: limiter.restore_original_limits(),
-)
+_PINS = _OneThreadPins()
 
 
 @contextmanager
@@ -205,23 +209,17 @@ def one_thread_on(device, *, native_libraries=False):
     (benchmarks/bench_threads.py); the spectral start's small logistic fit is no
     different. When joblib or Dask runs several fits side by side, each fit taking
     every core would oversubscribe the machine.
-    The previous settings are restored when the last fit or prediction running
-    in the process ends, whatever order concurrent ones end in.
+    The settings the first of concurrent fits found are restored in each
+    thread as its fit ends, whatever order concurrent ones end in.
     """
     if device.type != "cpu":
         yield
         return
-    pins = []
+    _PINS.enter(native_libraries)
     try:
-        for pin in [_TORCH_PIN, _NATIVE_PIN] if native_libraries else [_TORCH_PIN]:
-            with _THREAD_PIN_LOCK:
-                pin.enter()
-            pins.append(pin)
         yield
     finally:
-        with _THREAD_PIN_LOCK:
-            for pin in reversed(pins):
-                pin.leave()
+        _PINS.leave(native_libraries)
 
 
 class _BlockNet(NeuralNetBinaryClassifier):

@@ -104,24 +104,50 @@ def _blas_threads():
     return {info["internal_api"]: info["num_threads"] for info in threadpool_info()}
 
 
-def test_thread_settings_are_restored_whatever_order_concurrent_fits_end_in():
-    # Two fits in two threads: the first to start ends first. Each used to
-    # restore what it saw on entry, so the second restored the pinned value.
+@pytest.mark.parametrize("main_leaves_first", [True, False])
+def test_thread_settings_are_restored_whatever_order_concurrent_fits_end_in(
+    main_leaves_first,
+):
+    # Two fits in two threads, ending in either order. Each used to restore the
+    # BLAS limits it saw on entry, so the last one out restored the pinned
+    # value; and settings restored from another thread (torch's count, OpenMP's)
+    # stayed pinned in this one.
     previous_torch = torch.get_num_threads()
     cpu = torch.device("cpu")
+    inside, release, left = threading.Event(), threading.Event(), threading.Event()
+
+    def other_fit():
+        with one_thread_on(cpu, native_libraries=True):
+            inside.set()
+            release.wait(timeout=10)
+        left.set()
+
     try:
         torch.set_num_threads(2)
         with threadpool_limits(limits=2):
             before = _blas_threads()
-            first = one_thread_on(cpu, native_libraries=True)
-            second = one_thread_on(cpu, native_libraries=True)
-            first.__enter__()
-            second.__enter__()
-            assert torch.get_num_threads() == 1
+            mine = one_thread_on(cpu, native_libraries=True)
+            mine.__enter__()
+            other = threading.Thread(target=other_fit)
+            other.start()
+            assert inside.wait(timeout=10)
             assert set(_blas_threads().values()) == {1}
-            first.__exit__(None, None, None)
-            assert torch.get_num_threads() == 1, "unpinned under a running fit"
-            second.__exit__(None, None, None)
+            if main_leaves_first:
+                # This thread gets its settings back at once (a process-wide
+                # BLAS setting then serves the other fit unpinned: slower, not
+                # wrong).
+                mine.__exit__(None, None, None)
+                assert torch.get_num_threads() == 2
+                assert _blas_threads() == before
+                release.set()
+                other.join()
+            else:
+                release.set()
+                assert left.wait(timeout=10)
+                other.join()
+                assert torch.get_num_threads() == 1, "unpinned under a running fit"
+                assert set(_blas_threads().values()) == {1}
+                mine.__exit__(None, None, None)
             assert torch.get_num_threads() == 2
             assert _blas_threads() == before
     finally:
