@@ -137,6 +137,8 @@ def _start_subsample(y, indices):
     kept_positive = round(MAX_START_SAMPLES * n_positive / len(indices))
     kept_positive = min(max(kept_positive, 1), n_positive)
     kept_positive = max(kept_positive, MAX_START_SAMPLES - len(by_class[0]))
+    # ... and the negative class keeps at least one block too.
+    kept_positive = min(kept_positive, MAX_START_SAMPLES - min(1, len(by_class[0])))
     kept = [MAX_START_SAMPLES - kept_positive, kept_positive]
     return (
         torch.cat(

@@ -94,6 +94,18 @@ def test_the_start_keeps_a_rare_class_above_the_subsample_size():
     assert np.isfinite(parameters["row_weights"]).all()
 
 
+@pytest.mark.parametrize("rare_label", [0, 1])
+def test_the_start_keeps_either_class_when_it_is_rare(rare_label):
+    # 100,000 blocks, 3 of one class: the other class's share filled the whole
+    # subsample when the rare class was the negative one.
+    n_samples = 100_000
+    y = torch.full((n_samples,), float(1 - rare_label))
+    y[[5, 50_000, 99_999]] = rare_label
+    kept = _start_subsample(y, torch.arange(n_samples))
+    assert len(kept) == MAX_START_SAMPLES
+    assert set(y[kept].tolist()) == {0.0, 1.0}
+
+
 @pytest.mark.parametrize("positive_fraction", [0.5, 0.1, 0.01])
 def test_the_start_subsample_keeps_each_class_share(positive_fraction):
     n_samples = 3 * MAX_START_SAMPLES
