@@ -146,7 +146,11 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
             self.best_model_weights_ = deepcopy(net.module_.state_dict())
         else:
             self.misses_ += 1
-        self.gained_ = self.gained_ or score <= self._gain_score()
+        if not self.gained_ and score <= self._gain_score():
+            # Patience after the gain counts from the gain, not from the
+            # epochs spent waiting for it.
+            self.gained_ = True
+            self.misses_ = 0
         if self.patience_before_gain is None or self.gained_:
             stop = self.misses_ >= self.patience
             reason = f"has not improved in the last {self.patience} epochs"

@@ -92,6 +92,20 @@ def test_patience_before_gain_outwaits_a_plateau_then_patience_applies():
     assert net.module_.weight.item() == 7.0
 
 
+def test_patience_after_the_gain_counts_from_the_gain():
+    # Epochs just short of the 10% gain keep improving the best loss, then the
+    # gain comes in epoch 4 without a 1% improvement on that best: the epochs
+    # missed while waiting must not stop training at the gain.
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        1.0, initial_margin=0.1, patience=2, patience_before_gain=10, threshold=0.01
+    )
+    losses = [0.905, 0.905, 0.905, 0.899, 0.95, 0.7, 0.96, 0.97]
+    # The gain in epoch 4; epoch 5 misses, epoch 6 improves, 7 and 8 miss.
+    assert run_epochs(callback, net, losses) == 8
+    assert callback.best_epoch_ == 6
+
+
 def test_without_a_gain_training_stops_after_patience_before_gain_epochs():
     net = FakeNet()
     callback = EarlyStoppingFromInitialParameters(
