@@ -176,8 +176,7 @@ class _OneThreadPins:
             if self._users == 0:
                 self._torch = torch.get_num_threads()
                 self._native = {
-                    info["prefix"]: info["num_threads"]
-                    for info in threadpool_info()
+                    info["prefix"]: info["num_threads"] for info in threadpool_info()
                 }
             self._users += 1
             torch.set_num_threads(1)
