@@ -190,7 +190,8 @@ def build_parser():
         usage=(
             "%(prog)s [options]\n"
             "       %(prog)s study --grid SETTING=V1,V2 [SETTING=V1,V2 ...] "
-            "--results-file CSV [options]"
+            "--results-file CSV [options]\n"
+            "       %(prog)s mil --results-file CSV [options]"
         ),
         description=(
             "Compare AbsMean with generic classifiers on Gene-Perm data across block "
@@ -395,7 +396,8 @@ def build_parser():
     mil.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace a results file written by a different benchmark",
+        help="recompute: replace the results file (and its description) that an "
+        "earlier benchmark wrote, whatever it holds",
     )
     return parser
 

@@ -457,7 +457,7 @@ def read_mil_csv(path, *, delimiter=",", skiprows=0, return_X_y=False):
 
     bags = np.split(features[rows], offsets[1:-1])
     bag_ids = unique_ids[bag_order]
-    if np.all(bag_ids == np.round(bag_ids)) and np.all(np.abs(bag_ids) < 2**53):
+    if np.all(bag_ids == np.round(bag_ids)):  # ids are below 2**53, checked above
         bag_ids = bag_ids.astype(np.int64)
     target = target.astype(np.int64)
     if return_X_y:

@@ -274,7 +274,7 @@ def plan_mil_benchmark(
             )
     entropy = _study_entropy(random_state, caller, results_file)
     recipes = []
-    # Repeats outermost: a run stopped early holds whole repeats of every data set.
+    # Repeats outermost, so that the early repeats of every data set finish first.
     for repeat in range(n_repeats):
         for name in names:
             (cv_seed,) = spawn_seeds(entropy, {"dataset": name}, repeat, 1)

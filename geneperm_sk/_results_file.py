@@ -365,8 +365,10 @@ class ResultsFile:
             text = json.dumps(
                 {"format": FORMAT, "study": description}, sort_keys=True, indent=1
             )
-            write_atomically(self.description_path, text + "\n")
+            # The records first: a run stopped between the two writes must not
+            # leave an earlier study's rows under this study's description.
             write_atomically(self.path, self.schema.header())
+            write_atomically(self.description_path, text + "\n")
         self.order = list(self.records)
 
     def _check_description(self, description):

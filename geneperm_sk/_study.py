@@ -150,6 +150,19 @@ class Task:
         return f"the estimator {self.name!r} at {fields} repeat={self.repeat}"
 
 
+# The most characters of the failed folds' tracebacks a record keeps (their end,
+# where the last error is): a record is a CSV line, and Python's csv module
+# refuses to read back a field of more than 131,072 characters (JSON escaping
+# can double a text).
+_MAX_TRACEBACK = 50_000
+
+
+def _last_characters(text, limit=_MAX_TRACEBACK):
+    if len(text) <= limit:
+        return text
+    return f"[... {len(text) - limit} characters cut]" + text[-limit:]
+
+
 def run_task(task):
     """Make the task's data, fit and score its estimator; return the record.
 
@@ -191,7 +204,7 @@ def run_task(task):
         "mean_fit_time": float(np.mean(fit_times)),
         **task.recipe.reference(),
         "test_scores": scores,
-        "error": "\n".join(errors) if errors else None,
+        "error": _last_characters("\n".join(errors)) if errors else None,
     }
 
 

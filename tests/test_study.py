@@ -1051,3 +1051,27 @@ def test_estimators_are_described_by_the_parameters_they_change():
     assert describe(LogisticRegression(C=2.0), "e")[0]["params"] == {"C": 2.0}
     # An int where the default is a float is a change of type, kept.
     assert describe(LogisticRegression(C=1), "e")[0]["params"] == {"C": 1}
+
+
+class VerboseFailingClassifier(FailingClassifier):
+    """Fails with a message longer than a CSV field may be read back."""
+
+    def fit(self, X, y):
+        raise ValueError("x" * 150_000 + " the end")
+
+
+def test_a_record_of_long_tracebacks_is_read_back(tmp_path):
+    params = dict(
+        param_grid={"block_size": [1]},
+        n_samples=40,
+        error_score=np.nan,
+        results_file=tmp_path / "study.csv",
+        **SMALL,
+    )
+    estimators = {"verbose": VerboseFailingClassifier()}
+    with pytest.warns(FitFailedWarning):
+        (record,) = geneperm_study(estimators, **params)
+    assert record["error"].endswith("the end\n")
+    assert "characters cut]" in record["error"]
+    (again,) = geneperm_study(estimators, **params)  # resumed, not refused
+    assert again["error"] == record["error"]
