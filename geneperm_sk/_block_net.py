@@ -828,7 +828,10 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         n_rows = len(rows)
         per_pass = self._rows_per_pass(module)
         chunk = torch.zeros((per_pass, rows.shape[1]))
-        kept, kept_from, next_bag = None, 0, 0
+        # The features of the rows from kept_from on whose bag is not complete
+        # yet, one piece per pass: joined once, when the bag completes, so that
+        # a bag spread over many passes costs no more than its rows.
+        kept, kept_from, next_bag = [], 0, 0
         with one_thread_on(self.device_), torch.no_grad():
             for start in range(0, n_rows, per_pass):
                 stop = min(start + per_pass, n_rows)
@@ -836,21 +839,24 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                 chunk[stop - start :] = 0  # padding to the fixed shape
                 features = module.row_features(chunk.to(self.device_))
                 features = features[: stop - start]
-                if kept is not None:
-                    features = torch.cat([kept, features])
-                else:
+                if not kept:
                     kept_from = start
                 end_bag = int(np.searchsorted(offsets, stop, side="right")) - 1
-                if end_bag > next_bag:
-                    local = offsets[next_bag : end_bag + 1] - kept_from
-                    consume(
-                        features[: local[-1]],
-                        torch.from_numpy(local).to(self.device_),
-                        next_bag,
-                        end_bag,
-                    )
+                if end_bag == next_bag:  # no bag completes in this pass
+                    # A copy: the features may be a view of the reused chunk.
+                    kept.append(features.clone())
+                    continue
+                if kept:
+                    features = torch.cat([*kept, features])
+                local = offsets[next_bag : end_bag + 1] - kept_from
+                consume(
+                    features[: local[-1]],
+                    torch.from_numpy(local).to(self.device_),
+                    next_bag,
+                    end_bag,
+                )
                 done = int(offsets[end_bag]) - kept_from
-                kept = features[done:].clone() if done < len(features) else None
+                kept = [features[done:].clone()] if done < len(features) else []
                 kept_from, next_bag = int(offsets[end_bag]), end_bag
 
     def _apply_in_passes(self, compute, blocks, output_shape=(), per_pass=None):
