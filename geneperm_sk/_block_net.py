@@ -10,6 +10,7 @@ prediction and saving to a plain file. A model class adds its module
 
 import math
 import numbers
+import sys
 import threading
 import warnings
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 from skorch import NeuralNetBinaryClassifier
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
@@ -170,24 +171,40 @@ class _OneThreadPins:
         self._users = 0
         self._torch = None
         self._native = None
+        self._controller = None
+        self._modules_seen = None
+
+    def _native_controller(self):
+        """threadpoolctl's handle on the loaded OpenMP and BLAS libraries.
+
+        Finding them reads the process's list of shared libraries (about 4 ms,
+        a forward pass over 10,000 blocks), so the handle is kept and looked up
+        again only when Python has imported modules since: native libraries
+        arrive with the extension modules that load them.
+        """
+        if self._controller is None or self._modules_seen != len(sys.modules):
+            self._controller = ThreadpoolController()
+            self._modules_seen = len(sys.modules)
+        return self._controller
 
     def enter(self, native_libraries):
         with self._lock:
+            controller = self._native_controller()
             if self._users == 0:
                 self._torch = torch.get_num_threads()
                 self._native = {
-                    info["prefix"]: info["num_threads"] for info in threadpool_info()
+                    info["prefix"]: info["num_threads"] for info in controller.info()
                 }
             self._users += 1
             torch.set_num_threads(1)
             if native_libraries:
-                threadpool_limits(limits=1)
+                controller.limit(limits=1)
 
     def leave(self, native_libraries):
         with self._lock:
             torch.set_num_threads(self._torch)
             if native_libraries:
-                threadpool_limits(limits=self._native)
+                self._native_controller().limit(limits=self._native)
             self._users -= 1
             if self._users == 0:
                 self._torch = self._native = None
@@ -205,7 +222,7 @@ def one_thread_on(device, *, native_libraries=False):
 
     The models of this library do little work per operation, so threads only add
     synchronisation, most of all on a busy machine
-    (benchmarks/bench_threads.py); the spectral start's small logistic fit is no
+    (benchmarks/bench_threads.py); the spectral start's eigenproblem is no
     different. When joblib or Dask runs several fits side by side, each fit taking
     every core would oversubscribe the machine.
     The settings the first of concurrent fits found are restored in each

@@ -13,7 +13,6 @@ import numpy as np
 import scipy.linalg
 import torch
 from scipy.special import expit, xlogy
-from sklearn.linear_model import LogisticRegression
 
 from ._batching import BagSubset, BatchBuffers
 from ._layout import Bags
@@ -33,14 +32,17 @@ _RELATIVE_RIDGES = (1e-6, 1e-4, 1e-2)
 # Inverse regularisation strength of the logistic fit of the output affine: weak,
 # so that the threshold is not pulled away from the smallest nonzero pooled score.
 _OUTPUT_C = 1e4
-# The start is estimated from at most this many training blocks, stratified by
-# class and evenly spaced within each. The sample-efficiency scan of
+# The start is estimated from at most this many training blocks, and at most
+# MAX_START_ROWS rows of them (but never fewer than MIN_START_SAMPLES blocks),
+# stratified by class and evenly spaced within each. The sample-efficiency scan of
 # benchmarks/bench_reliability.py reaches the ceiling from a few hundred blocks,
 # and on Gene-Perm the start's direction is exact as soon as the negative rows
-# span n_columns - 1 dimensions, so more blocks only cost time: the second
-# moments are d x d products per row, several times a forward pass
+# span n_columns - 1 dimensions, so more rows only cost time: the second moments
+# are d x d products per row, d times a forward pass's arithmetic
 # (benchmarks/bench_fit_scale.py).
 MAX_START_SAMPLES = 16_384
+MAX_START_ROWS = 32_768
+MIN_START_SAMPLES = 1_024
 
 
 def _compute_dtype(X):
@@ -111,7 +113,7 @@ def _augmented_second_moments(X, y, indices):
         )
         for blocks, _ in _chunks_of(X, class_indices):
             rows = blocks.reshape(-1, n_columns)
-            column_sums = rows.sum(dim=0, dtype=torch.float64)
+            column_sums = rows.sum(dim=0).to(torch.float64)
             total[:n_columns, :n_columns] += (rows.T @ rows).to(torch.float64)
             total[:n_columns, n_columns] += column_sums
             total[n_columns, :n_columns] += column_sums
@@ -126,20 +128,31 @@ def _evenly_spaced(indices, n_kept):
     return indices[spread.round().long().to(indices.device)]
 
 
-def _start_subsample(y, indices):
-    """At most ``MAX_START_SAMPLES`` of the sorted ``indices``, stratified: each
-    class keeps its share (and at least one block), its blocks evenly spaced over
-    its sorted positions. Returns sorted positions."""
-    if len(indices) <= MAX_START_SAMPLES:
+def _start_size(X):
+    """How many blocks (or bags) the start reads: ``MAX_START_ROWS`` rows' worth,
+    within ``[MIN_START_SAMPLES, MAX_START_SAMPLES]``."""
+    if isinstance(X, Bags):
+        rows_per_sample = len(X.rows) / max(len(X.offsets) - 1, 1)
+    else:
+        rows_per_sample = X.shape[1]
+    by_rows = int(MAX_START_ROWS // max(rows_per_sample, 1))
+    return min(MAX_START_SAMPLES, max(MIN_START_SAMPLES, by_rows))
+
+
+def _start_subsample(y, indices, n_kept=MAX_START_SAMPLES):
+    """At most ``n_kept`` of the sorted ``indices``, stratified: each class keeps
+    its share (and at least one block), its blocks evenly spaced over its sorted
+    positions. Returns sorted positions."""
+    if len(indices) <= n_kept:
         return indices
     by_class = [indices[y.index_select(0, indices) == label] for label in (0, 1)]
     n_positive = len(by_class[1])
-    kept_positive = round(MAX_START_SAMPLES * n_positive / len(indices))
+    kept_positive = round(n_kept * n_positive / len(indices))
     kept_positive = min(max(kept_positive, 1), n_positive)
-    kept_positive = max(kept_positive, MAX_START_SAMPLES - len(by_class[0]))
+    kept_positive = max(kept_positive, n_kept - len(by_class[0]))
     # ... and the negative class keeps at least one block too.
-    kept_positive = min(kept_positive, MAX_START_SAMPLES - min(1, len(by_class[0])))
-    kept = [MAX_START_SAMPLES - kept_positive, kept_positive]
+    kept_positive = min(kept_positive, n_kept - min(1, len(by_class[0])))
+    kept = [n_kept - kept_positive, kept_positive]
     return (
         torch.cat(
             [_evenly_spaced(part, n) for part, n in zip(by_class, kept, strict=True)]
@@ -196,6 +209,59 @@ def _log_loss(y, logits):
     return -np.mean(xlogy(y, probabilities) + xlogy(1 - y, 1 - probabilities))
 
 
+def _penalised_log_loss(scores, labels, weight, bias):
+    """``sum_i logloss(labels_i, weight * scores_i + bias) + weight**2 / (2 C)``:
+    scikit-learn's ``LogisticRegression(C=_OUTPUT_C)`` objective, divided by C."""
+    signs = 2 * labels - 1
+    losses = np.logaddexp(0.0, -signs * (weight * scores + bias))
+    return losses.sum() + weight**2 / (2 * _OUTPUT_C)
+
+
+def _fit_output_affine(scores, labels, max_iter=100):
+    """The weight and bias of a logistic regression of ``labels`` on one feature,
+    ``scores``, with the L2 penalty of ``LogisticRegression(C=_OUTPUT_C)`` on the
+    weight only.
+
+    Newton's method with a backtracking line search on this two-parameter,
+    strictly convex problem: a handful of steps on arrays of a few thousand
+    values, where scikit-learn's solvers spend milliseconds checking their
+    input (two such fits were a tenth of a small AbsMean fit).
+    """
+    weight = bias = 0.0
+    objective = _penalised_log_loss(scores, labels, weight, bias)
+    for _ in range(max_iter):
+        probabilities = expit(weight * scores + bias)
+        residuals = probabilities - labels
+        gradient = np.array(
+            [residuals @ scores + weight / _OUTPUT_C, residuals.sum()]
+        )
+        curvature = probabilities * (1 - probabilities)
+        hessian = np.array(
+            [
+                [curvature @ scores**2 + 1 / _OUTPUT_C, curvature @ scores],
+                [curvature @ scores, curvature.sum()],
+            ]
+        )
+        # Scores that separate the classes drive the curvature to 0: a ridge
+        # far below the penalty keeps the step defined.
+        hessian += 1e-12 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        decrement = gradient @ step
+        if not decrement > 1e-12:
+            break
+        size = 1.0
+        while size > 1e-10:
+            candidate = (weight - size * step[0], bias - size * step[1])
+            candidate_objective = _penalised_log_loss(scores, labels, *candidate)
+            if candidate_objective <= objective - 0.25 * size * decrement:
+                break
+            size /= 2
+        else:
+            break
+        (weight, bias), objective = candidate, candidate_objective
+    return weight, bias
+
+
 def input_scale(X, y, indices=None):
     """The power of two nearest the root mean square of the training entries.
 
@@ -206,8 +272,11 @@ def input_scale(X, y, indices=None):
         indices = torch.arange(len(y), device=y.device)
     total = 0.0
     count = 0
-    for blocks, _ in _chunks_of(X, _start_subsample(y, indices.sort().values)):
-        total += float(blocks.square().sum(dtype=torch.float64))
+    for blocks, _ in _chunks_of(
+        X, _start_subsample(y, indices.sort().values, _start_size(X))
+    ):
+        values = blocks.reshape(-1)
+        total += float(torch.dot(values, values))
         count += blocks.numel()
     mean_square = total / max(count, 1)
     if not 0 < mean_square < np.inf:
@@ -222,9 +291,10 @@ def spectral_parameters(X, y, indices=None):
     on positive blocks and small on negative ones, and the reverse. Each is scaled
     so that row scores have unit second moment, the output affine is fitted by
     logistic regression on the pooled scores, and the candidate with the lower
-    training log-loss is returned. At most ``MAX_START_SAMPLES`` training
-    blocks are used: each class keeps its share (and at least one block), its
-    blocks evenly spaced over its sorted training positions.
+    training log-loss is returned. At most ``MAX_START_ROWS`` rows' worth of
+    training blocks are used (between ``MIN_START_SAMPLES`` and
+    ``MAX_START_SAMPLES`` blocks): each class keeps its share (and at least one
+    block), its blocks evenly spaced over its sorted training positions.
 
     Parameters
     ----------
@@ -248,7 +318,7 @@ def spectral_parameters(X, y, indices=None):
     """
     if indices is None:
         indices = torch.arange(len(y), device=y.device)
-    indices = _start_subsample(y, indices.sort().values)
+    indices = _start_subsample(y, indices.sort().values, _start_size(X))
     negative, positive = _augmented_second_moments(X, y, indices)
     labels = y.index_select(0, indices).cpu().numpy().astype(np.float64)
     positive_fraction = float(labels.mean())
@@ -266,12 +336,12 @@ def spectral_parameters(X, y, indices=None):
     pooled = _pooled_scores(X, indices, directions)
     best = None
     for k in range(directions.shape[1]):
-        output = LogisticRegression(C=_OUTPUT_C).fit(pooled[:, [k]], labels)
-        loss = _log_loss(labels, output.decision_function(pooled[:, [k]]))
+        output = _fit_output_affine(pooled[:, k], labels)
+        loss = _log_loss(labels, output[0] * pooled[:, k] + output[1])
         if best is None or loss < best[0]:
             best = (loss, k, output)
     _, k, output = best
-    output_weight, output_bias = output.coef_[0, 0], output.intercept_[0]
+    output_weight, output_bias = output
     gap = _separating_gap(pooled[:, k], labels)
     if gap is not None and output_weight > 0:
         # Move the threshold, keeping the logit of the highest negative score.

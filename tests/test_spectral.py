@@ -5,11 +5,20 @@ import numpy as np
 import pytest
 import torch
 
+from sklearn.linear_model import LogisticRegression
+
 from geneperm_sk import make_geneperm
+from geneperm_sk._layout import Bags
 from geneperm_sk._spectral import (
+    _OUTPUT_C,
     _ROWS_PER_CHUNK,
+    MAX_START_ROWS,
     MAX_START_SAMPLES,
+    MIN_START_SAMPLES,
     _augmented_second_moments,
+    _fit_output_affine,
+    _penalised_log_loss,
+    _start_size,
     _start_subsample,
     spectral_parameters,
 )
@@ -118,3 +127,52 @@ def test_the_start_subsample_keeps_each_class_share(positive_fraction):
     share = float(y[kept].mean())
     # Rounding to whole blocks moves a share by at most one block.
     assert abs(share - float(y.mean())) <= 1 / MAX_START_SAMPLES
+
+
+@pytest.mark.parametrize(
+    "n_samples, separation", [(5, 0.8), (40, 0.3), (2048, 0.8), (2048, 2.0), (300, 0.0)]
+)
+def test_output_affine_minimises_the_logistic_regression_objective(
+    n_samples, separation
+):
+    # 2.0 separates the classes (the curvature vanishes), 0.0 leaves no signal.
+    rng = np.random.default_rng(n_samples)
+    labels = (rng.random(n_samples) < 0.5).astype(np.float64)
+    labels[:2] = [0.0, 1.0]
+    scores = rng.random(n_samples) + separation * labels
+    weight, bias = _fit_output_affine(scores, labels)
+    reference = LogisticRegression(C=_OUTPUT_C, tol=1e-12, max_iter=10_000)
+    reference.fit(scores[:, None], labels)
+    objective = _penalised_log_loss(scores, labels, weight, bias)
+    reference_objective = _penalised_log_loss(
+        scores, labels, reference.coef_[0, 0], reference.intercept_[0]
+    )
+    # Both solve the same strictly convex problem: the same minimum, up to the
+    # rounding of sums of n_samples float64 terms.
+    tolerance = 1e-12 * n_samples * max(reference_objective, 1.0)
+    assert objective <= reference_objective + tolerance
+    np.testing.assert_allclose(
+        [weight, bias], [reference.coef_[0, 0], reference.intercept_[0]], rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 16, 64, 1024])
+def test_the_start_reads_a_bounded_number_of_rows(block_size):
+    blocks = torch.zeros(3, block_size, 2)
+    n_kept = _start_size(blocks)
+    assert MIN_START_SAMPLES <= n_kept <= MAX_START_SAMPLES
+    assert n_kept * block_size <= MAX_START_ROWS or n_kept == MIN_START_SAMPLES
+    # Bags are counted by their mean size.
+    rows = torch.zeros(3 * block_size, 2)
+    offsets = torch.arange(0, 3 * block_size + 1, block_size)
+    assert _start_size(Bags(rows, offsets)) == n_kept
+
+
+def test_the_start_of_large_blocks_reads_a_row_capped_subsample():
+    n_samples, block_size = 4_000, 64
+    y = torch.as_tensor(np.arange(n_samples) % 2, dtype=torch.float32)
+    kept = _start_subsample(
+        y, torch.arange(n_samples), _start_size(torch.zeros(1, block_size, 1))
+    )
+    assert len(kept) == max(MIN_START_SAMPLES, MAX_START_ROWS // block_size)
+    assert float(y[kept].mean()) == 0.5
