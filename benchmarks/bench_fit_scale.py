@@ -96,7 +96,7 @@ def timed_stages(seconds):
         (block_net_module.BlockNetClassifier, "_validation_split", "split"),
         (block_net_module, "input_scale", "input scale"),
         (absmean_module, "spectral_parameters", "spectral start"),
-        (block_net_module.BlockNetClassifier, "_validation_loss", "initial loss"),
+        (block_net_module.BlockNetClassifier, "_validation_losses", "sample losses"),
         (block_net_module._BlockNet, "fit", "epochs"),
     ]
     originals = [getattr(owner, attribute) for owner, attribute, _ in stages]

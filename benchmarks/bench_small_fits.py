@@ -5,7 +5,8 @@ size 1, the sizes 32 to 96 of ``bench_reliability.py``'s sample-efficiency scan,
 with the same tables, training and test sets). For each fit it prints the gap to
 ``bayes_accuracy`` of the default fit and of the start alone fitted on all the
 samples (``max_epochs=0``, which sets nothing aside), the epoch kept by early
-stopping (0: the start, estimated from the training part), the epochs run and
+stopping (0: the start, estimated from all the samples as the start alone is),
+the epochs run and
 the ``|cosine|`` of ``coef_`` with the all-ones vector.
 """
 

@@ -3,6 +3,7 @@
 import math
 from copy import deepcopy
 
+import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
 
@@ -83,10 +84,12 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
     skorch's callback compares epochs with each other, so when training only ever
     makes a good initialisation worse it still restores the best *trained* epoch.
     Here the validation score of the initial parameters is the score to beat:
-    when training ends, they are restored unless the best epoch improved on them
-    by the relative ``initial_margin``. When to stop is decided as by skorch
-    (``patience`` epochs without an improvement by the relative ``threshold``),
-    unless ``patience_before_gain`` is given.
+    when training ends, they are restored unless the best epoch is a *gain*: it
+    improved on them by the relative ``initial_margin`` and, when per-sample
+    losses are given, by more than ``gain_standard_errors`` standard errors of
+    the paired differences. When to stop is decided as by skorch (``patience``
+    epochs without an improvement by the relative ``threshold``), unless
+    ``patience_before_gain`` is given.
 
     Parameters
     ----------
@@ -99,8 +102,7 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         reach to replace the initial parameters.
 
     patience_before_gain : int, default=None
-        The number of epochs to wait for a gain: an epoch whose score beats
-        ``initial_score`` by ``initial_margin``. Until the first gain, training
+        The number of epochs to wait for a gain. Until the first gain, training
         stops only when this many epochs have run; from it on, after
         ``patience`` epochs without improvement. A model that first has to
         leave a plateau (generic networks memorise for a while before they
@@ -108,26 +110,77 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         where the validation loss only wanders around its best. None stops
         after ``patience`` epochs without improvement throughout, as skorch.
 
+    initial_losses : array-like of shape (n_valid,), default=None
+        The per-sample validation losses of the initial parameters, whose mean
+        is ``initial_score``. With ``sample_losses``, an epoch that beats the
+        margin is a gain only if its mean paired improvement over these
+        losses, ``initial_losses - sample_losses(module)``, exceeds
+        ``gain_standard_errors`` times its standard error: on a validation
+        part of a few samples a 10% lower mean is often the luck of one sample.
+        None (the default) judges by the margin alone.
+
+    sample_losses : callable, default=None
+        ``sample_losses(module)`` returns the per-sample validation losses of
+        the module, on the samples and in the order of ``initial_losses``. It
+        is called only for an epoch that beats the margin before a gain, or
+        that is the best so far and beats the margin. Both are dropped when
+        training ends.
+
+    gain_standard_errors : float, default=2.0
+        How many standard errors of the paired differences the mean
+        improvement must exceed, with ``initial_losses``.
+
     **kwargs
         Passed to :class:`skorch.callbacks.EarlyStopping`; ``load_best`` is True.
     """
 
     def __init__(
-        self, initial_score, initial_margin=0.0, patience_before_gain=None, **kwargs
+        self,
+        initial_score,
+        initial_margin=0.0,
+        patience_before_gain=None,
+        initial_losses=None,
+        sample_losses=None,
+        gain_standard_errors=2.0,
+        **kwargs,
     ):
         super().__init__(load_best=True, **kwargs)
         self.initial_score = initial_score
         self.initial_margin = initial_margin
         self.patience_before_gain = patience_before_gain
+        self.initial_losses = initial_losses
+        self.sample_losses = sample_losses
+        self.gain_standard_errors = gain_standard_errors
 
     def __getstate__(self):
         state = super().__getstate__()
         state["initial_model_weights_"] = None
+        state["sample_losses"] = None
         return state
 
     def _gain_score(self):
         """The score an epoch must reach to replace the initial parameters."""
         return self.initial_score * (1 - self.initial_margin)
+
+    def _is_gain(self, score, net):
+        """Whether the epoch just ended, of validation score ``score``, is a
+        gain on the initial parameters (see the class description)."""
+        if score > self._gain_score():
+            return False
+        if self.initial_losses is None or self.sample_losses is None:
+            return True
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                losses = np.asarray(self.sample_losses(module), dtype=np.float64)
+        finally:
+            module.train(was_training)
+        differences = np.asarray(self.initial_losses, dtype=np.float64) - losses
+        self.last_gain_test_ = paired_gain(differences)
+        mean, standard_error = self.last_gain_test_
+        return bool(mean > self.gain_standard_errors * standard_error)
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
@@ -135,43 +188,60 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         self.initial_model_weights_ = deepcopy(net.module_.state_dict())
         self.best_model_weights_ = self.initial_model_weights_
         self.best_epoch_ = 0
+        self.best_is_gain_ = False
         self.gained_ = False
 
     def on_epoch_end(self, net, **kwargs):
         score = net.history[-1, self.monitor]
+        # Tested at most once per epoch, only where the answer matters.
+        is_gain = None
         if self._is_score_improved(score):
             self.misses_ = 0
             self.dynamic_threshold_ = self._calc_new_threshold(score)
             self.best_epoch_ = net.history[-1, "epoch"]
             self.best_model_weights_ = deepcopy(net.module_.state_dict())
+            is_gain = self._is_gain(score, net)
+            self.best_is_gain_ = is_gain
         else:
             self.misses_ += 1
-        if not self.gained_ and score <= self._gain_score():
-            # Patience after the gain counts from the gain, not from the
-            # epochs spent waiting for it.
-            self.gained_ = True
-            self.misses_ = 0
+        if not self.gained_:
+            if is_gain is None:
+                is_gain = self._is_gain(score, net)
+            if is_gain:
+                # Patience after the gain counts from the gain, not from the
+                # epochs spent waiting for it.
+                self.gained_ = True
+                self.misses_ = 0
         if self.patience_before_gain is None or self.gained_:
             stop = self.misses_ >= self.patience
             reason = f"has not improved in the last {self.patience} epochs"
         else:
             stop = len(net.history) >= self.patience_before_gain
             reason = (
-                f"has not improved on the initial parameters' by "
-                f"{self.initial_margin:.0%} in {self.patience_before_gain} epochs"
+                f"has not gained on that of the initial parameters in "
+                f"{self.patience_before_gain} epoch(s)"
             )
         if stop:
             self._sink(f"Stopping since {self.monitor} {reason}.", net.verbose)
             raise StopTraining
 
     def on_train_end(self, net, **kwargs):
-        if self.best_epoch_ != 0:
-            (best_score,) = [
-                entry[self.monitor]
-                for entry in net.history
-                if entry["epoch"] == self.best_epoch_
-            ]
-            if best_score > self._gain_score():
-                self.best_epoch_ = 0
-                self.best_model_weights_ = self.initial_model_weights_
+        if self.best_epoch_ != 0 and not self.best_is_gain_:
+            self.best_epoch_ = 0
+            self.best_model_weights_ = self.initial_model_weights_
+        # The per-sample losses read the validation data, and the initial ones
+        # are as many floats as validation samples: neither is kept after fit.
+        self.sample_losses = None
+        self.initial_losses = None
         super().on_train_end(net, **kwargs)
+
+
+def paired_gain(differences):
+    """The mean of paired per-sample loss differences (initial minus epoch) and
+    its standard error (0 for a single sample)."""
+    differences = np.asarray(differences, dtype=np.float64)
+    n = differences.size
+    mean = float(differences.mean())
+    if n < 2:
+        return mean, 0.0
+    return mean, float(differences.std(ddof=1) / math.sqrt(n))

@@ -62,15 +62,18 @@ BLOCK_CLASSIFIER_DOCS = {
     "early_stopping": _text(
         """
         Whether to set aside ``validation_fraction`` of the training data and
-        stop when the validation loss has not improved for ``n_iter_no_change``
-        epochs, keeping the parameters with the best validation loss. The
-        initial parameters count as a candidate, and an epoch must lower their
-        validation loss by 10% to replace them: noise on a small validation set
-        does not, and a fit that learns nothing returns the initial model rather
-        than one fitted to noise. "auto" enables early stopping when the
-        validation part can hold at least two samples with one of each class and
-        the rest at least two of each class, and trains on all samples for
-        ``max_epochs`` otherwise; True raises an error when the data are too few.
+        stop early (see ``n_iter_to_first_gain`` and ``n_iter_no_change``),
+        keeping the parameters with the best validation loss. The initial
+        parameters count as a candidate, and an epoch replaces them only with a
+        gain: a validation loss 10% lower than theirs, whose mean improvement
+        over the same samples (paired, sample by sample) also exceeds two
+        standard errors. On a validation part of a few samples a 10% lower mean
+        is often one sample's luck; a fit that learns nothing returns the
+        initial model rather than one fitted to noise. "auto" enables early
+        stopping when the validation part can hold at least two samples with
+        one of each class and the rest at least two of each class, and trains
+        on all samples for ``max_epochs`` otherwise; True raises an error when
+        the data are too few.
         """
     ),
     "validation_fraction": _text(
@@ -84,8 +87,16 @@ BLOCK_CLASSIFIER_DOCS = {
     ),
     "n_iter_no_change": _text(
         """
-        The number of epochs without improvement of the validation loss after
-        which training stops.
+        After the first gain, the number of epochs without improvement of the
+        validation loss after which training stops.
+        """
+    ),
+    "n_iter_to_first_gain": _text(
+        """
+        The number of epochs to wait for the first gain on the initial
+        parameters (see ``early_stopping``): when none of them gains, training
+        stops and the initial parameters are kept; from the first gain on,
+        ``n_iter_no_change`` applies.
         """
     ),
     "device": _text(
@@ -208,13 +219,19 @@ BLOCK_CLASSIFIER_DOCS["set_model_early_stopping"] = "\n".join(
                 rises as it memorises (see the :ref:`User Guide <set_model_defaults>`).
 
             n_iter_to_first_gain : int, default=50
-                The number of epochs to wait for the first gain. It is long because the
-                validation loss of a generic model first stays at chance or rises while
-                the model memorises its training samples, for up to several hundred
-                Adam steps (see the :ref:`User Guide <set_model_defaults>`); when no
-                epoch has gained after this many, training stops and the initial
-                parameters are kept.
 """
+        ),
+        textwrap.indent(BLOCK_CLASSIFIER_DOCS["n_iter_to_first_gain"], " " * 4),
+        textwrap.indent(
+            _text(
+                """
+                The default is long because the validation loss of a generic model
+                first stays at chance or rises while the model memorises its training
+                samples, for up to several hundred Adam steps (see the
+                :ref:`User Guide <set_model_defaults>`).
+"""
+            ),
+            " " * 4,
         ),
     ]
 )

@@ -232,9 +232,7 @@ def _fit_output_affine(scores, labels, max_iter=100):
     for _ in range(max_iter):
         probabilities = expit(weight * scores + bias)
         residuals = probabilities - labels
-        gradient = np.array(
-            [residuals @ scores + weight / _OUTPUT_C, residuals.sum()]
-        )
+        gradient = np.array([residuals @ scores + weight / _OUTPUT_C, residuals.sum()])
         curvature = probabilities * (1 - probabilities)
         hessian = np.array(
             [

@@ -212,6 +212,11 @@ def test_more_than_two_classes_is_an_error():
         ({"early_stopping": "yes"}, "'early_stopping' parameter .* Got 'yes'"),
         ({"validation_fraction": 1.0}, "'validation_fraction' parameter .* Got 1.0"),
         ({"n_iter_no_change": 0}, "'n_iter_no_change' parameter .* Got 0"),
+        ({"n_iter_to_first_gain": 0}, "'n_iter_to_first_gain' parameter .* Got 0"),
+        (
+            {"n_iter_to_first_gain": "soon"},
+            "'n_iter_to_first_gain' parameter .* \\{'auto'\\}. Got 'soon'",
+        ),
         ({"device": 3}, "'device' parameter .* Got 3"),
         ({"device": "tpu:x"}, "'device' parameter .* 'cuda:N' .* Got 'tpu:x'"),
         ({"device": "mps"}, "'device' parameter .* Got 'mps', a 'mps' device"),
@@ -259,6 +264,62 @@ def test_early_stopping_keeps_the_initial_parameters_when_training_hurts(
     assert early_stopping.best_epoch_ == 0
     assert cosine_with_ones(guarded.coef_) > 0.999
     assert guarded.score(X_test, y_test) > unguarded.score(X_test, y_test) + 0.02
+
+
+def test_without_a_gain_the_spectral_start_gets_one_epoch_by_default(geneperm_data):
+    X, y, _, _ = geneperm_data
+    # The start is at the ceiling: no epoch gains on it.
+    default = AbsMeanClassifier(n_columns=10, random_state=0).fit(X, y)
+    assert len(default.net_.history) == 1
+    assert dict(default.net_.callbacks_)["early_stopping"].best_epoch_ == 0
+    longer = AbsMeanClassifier(n_columns=10, n_iter_to_first_gain=3, random_state=0)
+    longer.fit(X, y)
+    assert len(longer.net_.history) == 3
+    assert dict(longer.net_.callbacks_)["early_stopping"].best_epoch_ == 0
+
+
+def test_a_random_start_waits_for_a_gain_as_long_as_training_runs(geneperm_data):
+    X, y, _, _ = geneperm_data
+    # With n_iter_no_change=5 after a gain, 4 epochs run whether or not one of
+    # them gains; a wait of one epoch would stop a start that has not after 1.
+    clf = AbsMeanClassifier(n_columns=10, init="random", max_epochs=4, random_state=0)
+    assert len(clf.fit(X, y).net_.history) == 4
+
+
+def test_a_kept_start_is_estimated_from_all_the_samples(geneperm_data):
+    X, y, _, _ = geneperm_data
+    X, y = X[:60], y[:60]
+    kept = AbsMeanClassifier(n_columns=10, random_state=0).fit(X, y)
+    assert dict(kept.net_.callbacks_)["early_stopping"].best_epoch_ == 0
+    # max_epochs=0 sets nothing aside: the start from all 60 samples.
+    start = AbsMeanClassifier(n_columns=10, max_epochs=0, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(kept.coef_, start.coef_)
+
+
+def test_the_gain_test_reads_the_validation_losses_of_the_start(
+    geneperm_data, monkeypatch
+):
+    X, y, _, _ = geneperm_data
+    computed = []
+    validation_losses = AbsMeanClassifier._validation_losses
+
+    def recorded(self, module, subset):
+        computed.append(validation_losses(self, module, subset))
+        return computed[-1]
+
+    monkeypatch.setattr(AbsMeanClassifier, "_validation_losses", recorded)
+    clf = AbsMeanClassifier(n_columns=10, random_state=0).fit(X, y)
+    early_stopping = dict(clf.net_.callbacks_)["early_stopping"]
+    initial_losses = computed[0]
+    assert initial_losses.shape == (math.ceil(0.1 * len(X)),)
+    assert early_stopping.initial_score == pytest.approx(
+        initial_losses.mean(), rel=1e-12
+    )
+    assert early_stopping.gain_standard_errors == 2.0
+    # Neither the function that reads the validation data nor the per-sample
+    # losses are kept after fit.
+    assert early_stopping.sample_losses is None
+    assert early_stopping.initial_losses is None
 
 
 def test_early_stopping_auto_trains_on_all_samples_when_data_are_few():

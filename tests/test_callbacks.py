@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from skorch.history import History
@@ -9,6 +10,7 @@ from geneperm_sk._callbacks import (
     StopOnDivergence,
     StopTraining,
     TrainingDiverged,
+    paired_gain,
 )
 
 
@@ -117,6 +119,102 @@ def test_without_a_gain_training_stops_after_patience_before_gain_epochs():
     assert run_epochs(callback, net, losses) == 6
     assert callback.best_epoch_ == 0
     assert net.module_.weight.item() == initial_weight
+
+
+def gain_test_callback(initial_losses, epoch_losses, **kwargs):
+    """A callback whose epochs all have the per-sample losses ``epoch_losses``."""
+    initial_losses = np.asarray(initial_losses, dtype=np.float64)
+    return EarlyStoppingFromInitialParameters(
+        float(initial_losses.mean()),
+        initial_margin=0.1,
+        initial_losses=initial_losses,
+        sample_losses=lambda module: np.asarray(epoch_losses, dtype=np.float64),
+        **kwargs,
+    )
+
+
+# Five validation samples: one sample's loss drops, the other four rise a bit. The
+# mean falls by 32%, far beyond the 10% margin, but the paired differences
+# (-0.1 four times, 2.0 once) have a mean of 0.32 and a standard error of 0.42.
+NOISY_START = [0.5, 0.5, 0.5, 0.5, 3.0]
+NOISY_EPOCH = [0.6, 0.6, 0.6, 0.6, 1.0]
+
+
+def test_a_gain_within_noise_on_a_tiny_validation_set_keeps_the_start():
+    net = FakeNet()
+    initial_weight = net.module_.weight.item()
+    callback = gain_test_callback(NOISY_START, NOISY_EPOCH, patience=5)
+    epoch_mean = float(np.mean(NOISY_EPOCH))
+    run_epochs(callback, net, [epoch_mean, epoch_mean * 0.99])
+    assert callback.best_epoch_ == 0
+    assert net.module_.weight.item() == initial_weight
+    mean, standard_error = callback.last_gain_test_
+    assert mean == pytest.approx(0.32)
+    assert standard_error == pytest.approx(np.std([-0.1] * 4 + [2.0], ddof=1) / 5**0.5)
+
+
+def test_the_same_gain_on_forty_times_the_samples_replaces_the_start():
+    # The tolerance shrinks with the validation size: the same paired
+    # differences repeated over 200 samples have a standard error of 0.067.
+    net = FakeNet()
+    callback = gain_test_callback(NOISY_START * 40, NOISY_EPOCH * 40, patience=5)
+    epoch_mean = float(np.mean(NOISY_EPOCH))
+    run_epochs(callback, net, [epoch_mean, epoch_mean * 0.99])
+    assert callback.best_epoch_ == 2
+    assert net.module_.weight.item() == 2.0
+
+
+def test_a_large_consistent_gain_replaces_the_start():
+    net = FakeNet()
+    start = [0.5, 0.7, 0.4, 0.9, 0.6]
+    callback = gain_test_callback(start, [0.8 * loss for loss in start], patience=5)
+    run_epochs(callback, net, [0.8 * float(np.mean(start))])
+    assert callback.best_epoch_ == 1
+    assert net.module_.weight.item() == 1.0
+
+
+def test_the_wait_for_a_gain_ignores_gains_within_noise():
+    net = FakeNet()
+    callback = gain_test_callback(
+        NOISY_START, NOISY_EPOCH, patience=1, patience_before_gain=3
+    )
+    epoch_mean = float(np.mean(NOISY_EPOCH))
+    # Had the first epoch counted as a gain, patience 1 would stop after epoch 2.
+    assert run_epochs(callback, net, [epoch_mean, epoch_mean, epoch_mean, 0.1]) == 3
+    assert not callback.gained_
+    assert callback.best_epoch_ == 0
+
+
+def test_the_per_sample_losses_are_read_only_when_an_epoch_beats_the_margin():
+    net = FakeNet()
+    calls = []
+
+    def sample_losses(module):
+        calls.append(len(net.history))
+        return np.full(4, 0.5)
+
+    callback = EarlyStoppingFromInitialParameters(
+        1.0,
+        initial_margin=0.1,
+        initial_losses=np.ones(4),
+        sample_losses=sample_losses,
+        patience=5,
+    )
+    run_epochs(callback, net, [0.95, 0.5, 0.45])
+    # Epoch 1 misses the margin; epoch 2 is the first gain; epoch 3 is the new
+    # best and is tested to be kept. The callback drops the function and the
+    # initial losses (as many floats as validation samples) at the end.
+    assert calls == [2, 3]
+    assert callback.sample_losses is None
+    assert callback.initial_losses is None
+    assert callback.best_epoch_ == 3
+
+
+def test_a_single_validation_sample_has_no_standard_error():
+    assert paired_gain([0.3]) == (0.3, 0.0)
+    mean, standard_error = paired_gain([1.0, 3.0])
+    assert mean == 2.0
+    assert standard_error == pytest.approx(1.0)
 
 
 def test_dips_smaller_than_the_threshold_do_not_reset_patience():

@@ -68,7 +68,9 @@ def test_a_grid_written_as_a_numpy_array_fits_both_settings():
 
 
 @pytest.mark.parametrize("cls", BLOCK_CLASSIFIERS)
-@pytest.mark.parametrize("name", ["batch_size", "max_epochs", "n_iter_no_change"])
+@pytest.mark.parametrize(
+    "name", ["batch_size", "max_epochs", "n_iter_no_change", "n_iter_to_first_gain"]
+)
 def test_a_count_given_as_a_bool_is_refused(cls, name):
     X, y = _data()
     with pytest.raises(ValueError, match=f"'{name}' parameter of {cls.__name__} .*"):

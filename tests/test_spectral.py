@@ -4,7 +4,6 @@ with float64 totals, against a direct float64 computation."""
 import numpy as np
 import pytest
 import torch
-
 from sklearn.linear_model import LogisticRegression
 
 from geneperm_sk import make_geneperm
