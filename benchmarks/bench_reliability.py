@@ -166,10 +166,14 @@ def report_sample_efficiency(seeds, test_size):
         f"\nSample efficiency (default init): smallest training size at which all "
         f"{seeds} seeds are within {TOLERANCE} of Bayes"
     )
-    print(f"  {'d':>4} {'b':>3} {'2d/b':>7} {'smallest n':>11} {'ratio':>7}")
+    print(
+        f"  {'d':>4} {'b':>3} {'2d/b':>7} {'smallest n':>11} {'ratio':>7} {'target':>7}"
+    )
+    within_target = 0
     for n_columns in N_COLUMNS:
         for block_size in BLOCK_SIZES:
             scale = 2 * n_columns / block_size
+            target = 4 * max(scale, 8)
             n_samples = smallest_sufficient_size(
                 n_columns, block_size, seeds, test_size
             )
@@ -177,10 +181,14 @@ def report_sample_efficiency(seeds, test_size):
                 smallest, ratio = f"> {N_TRAIN}", "-"
             else:
                 smallest, ratio = str(n_samples), f"{n_samples / scale:.1f}"
+                within_target += n_samples <= target
+            mark = "" if n_samples is not None and n_samples <= target else " over"
             print(
                 f"  {n_columns:>4} {block_size:>3} {scale:>7.1f} {smallest:>11} "
-                f"{ratio:>7}"
+                f"{ratio:>7} {target:>7.0f}{mark}"
             )
+    n_cells = len(N_COLUMNS) * len(BLOCK_SIZES)
+    print(f"  cells within the target 4 * max(2d/b, 8): {within_target}/{n_cells}")
 
 
 def main():
