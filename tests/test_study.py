@@ -458,7 +458,25 @@ def test_a_results_file_needs_an_int_random_state(tmp_path):
 # Interrupts ----------------------------------------------------------------------
 
 
+def join_task_threads(before, timeout=30):
+    """Wait for the threads started since ``before`` to end (tqdm's monitor
+    thread, which lives with the process, aside).
+
+    A task still running in a thread after an interrupt runs inside scikit-learn's
+    ``warnings.catch_warnings`` (``sklearn.utils.parallel.delayed``), which is not
+    thread-safe before Python 3.14: leaving it after a later test has started
+    would put back the warning filters it saved and lose that test's
+    ``pytest.warns``.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in set(threading.enumerate()) - before:
+        if thread.name != "tqdm_monitor":
+            thread.join(max(deadline - time.monotonic(), 0))
+            assert not thread.is_alive(), f"{thread.name} still runs"
+
+
 def test_keyboard_interrupt_stops_a_parallel_study_promptly(tmp_path):
+    threads_before = set(threading.enumerate())
     CountingClassifier.budget = 5
     with joblib.parallel_config(backend="threading"):
         with pytest.raises(KeyboardInterrupt):
@@ -480,6 +498,7 @@ def test_keyboard_interrupt_stops_a_parallel_study_promptly(tmp_path):
     assert 6 <= CountingClassifier.attempts < 20
     # The records of the fits finished before the interrupt were saved at once.
     assert 1 <= len(read_frame(tmp_path / "study.csv")) <= 5
+    join_task_threads(threads_before)
 
 
 # Checks before any work ----------------------------------------------------------
