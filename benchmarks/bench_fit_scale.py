@@ -90,15 +90,25 @@ def forward_pass(blocks, weights, device, buffer):
 
 @contextlib.contextmanager
 def timed_stages(seconds):
-    """Add the time spent in each stage of a fit to ``seconds``, by name."""
+    """Add the time spent in each stage of a fit to ``seconds``, by name.
+
+    A stage the installed version lacks is left out, so that the same script
+    times an earlier version too (``PYTHONPATH`` pointing at its checkout).
+    """
+    net = block_net_module.BlockNetClassifier
+    pins = getattr(block_net_module, "_OneThreadPins", None)
     stages = [
+        (pins, "enter", "thread pins"),
+        (pins, "leave", "thread pins"),
         (block_net_module, "validate_data", "input check"),
-        (block_net_module.BlockNetClassifier, "_validation_split", "split"),
+        (net, "_validation_split", "split"),
         (block_net_module, "input_scale", "input scale"),
         (absmean_module, "spectral_parameters", "spectral start"),
-        (block_net_module.BlockNetClassifier, "_validation_losses", "sample losses"),
+        (net, "_validation_loss", "initial loss"),
+        (net, "_validation_losses", "sample losses"),
         (block_net_module._BlockNet, "fit", "epochs"),
     ]
+    stages = [stage for stage in stages if hasattr(stage[0], stage[1])]
     originals = [getattr(owner, attribute) for owner, attribute, _ in stages]
 
     def timed(function, label):
