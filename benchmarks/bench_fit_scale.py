@@ -20,8 +20,10 @@ For each training size and input dtype (float32, int8), a fresh process draws
 
 Peak memory is read from the kernel (``VmHWM``), reset before the fit through
 ``/proc/self/clear_refs``, so it covers the fit alone. Each timing is the best of
-``--repeats`` runs (the fit is timed once at 1M: it is the long part), after a
-small warm-up fit that loads what the libraries load lazily.
+``--repeats`` runs (at least 15 below 1M blocks; the fit is timed once at 1M: it
+is the long part), after a small warm-up fit that loads what the libraries load
+lazily and two untimed calls of each timed function (the first passes over fresh
+memory are slow).
 """
 
 import argparse
@@ -41,6 +43,15 @@ from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
 BLOCK_SIZE = 16
 N_COLUMNS = 64
 N_TEST = 20_000
+# The first calls of a pass over fresh memory are slow (at 10,000 blocks the
+# first three forward passes took 1.6 to 2.2 times the later ones: the
+# allocator and the caches warming up), so every timed function runs this many
+# times untimed first, and below SMALL_SIZE each timing is the best of at least
+# SMALL_SIZE_REPEATS calls: a best of 3 took the floor at 1.7 times its
+# steady value there, which flattered every ratio to it.
+WARM_UP_CALLS = 2
+SMALL_SIZE = 1_000_000
+SMALL_SIZE_REPEATS = 15
 
 
 # What the timings read: wall time, or with --clock cpu this process's CPU time,
@@ -63,6 +74,9 @@ def reset_peak():
 
 
 def best_time(function, repeats):
+    """The least time of ``repeats`` calls, after ``WARM_UP_CALLS`` untimed ones."""
+    for _ in range(WARM_UP_CALLS):
+        function()
     times = []
     for _ in range(repeats):
         start = clock()
@@ -131,6 +145,8 @@ def timed_stages(seconds):
 
 
 def measure(n_samples, dtype, device, repeats):
+    if n_samples < SMALL_SIZE:
+        repeats = max(repeats, SMALL_SIZE_REPEATS)
     # The floor runs on one torch thread, as fits and predictions on the CPU do.
     torch.set_num_threads(1)
     rss_before_data = resident_bytes("VmRSS")
@@ -165,6 +181,9 @@ def measure(n_samples, dtype, device, repeats):
     # the process, not of the fit.
     model.fit(X[:2000], y[:2000])
     fit_repeats = 1 if n_samples >= 1_000_000 else repeats
+    if n_samples < SMALL_SIZE:
+        for _ in range(WARM_UP_CALLS):
+            model.fit(X, y)
     fit_times = []
     for _ in range(fit_repeats):
         reset_peak()
@@ -238,7 +257,9 @@ def main():
     print(
         f"AbsMeanClassifier() default fit on make_geneperm(n, block_size={BLOCK_SIZE}, "
         f"n_columns={N_COLUMNS}); torch {torch.__version__}, device {args.device}; "
-        f"each row in its own process; best of {args.repeats} (fit once at 1M); "
+        f"each row in its own process; best of {args.repeats} (of "
+        f"{SMALL_SIZE_REPEATS} below {SMALL_SIZE:,} blocks; fit once at 1M), "
+        f"after {WARM_UP_CALLS} untimed calls; "
         f"{args.clock} clock"
     )
     header = (
