@@ -117,6 +117,7 @@ def timed_stages(seconds):
         (block_net_module, "validate_data", "input check"),
         (net, "_validation_split", "split"),
         (block_net_module, "input_scale", "input scale"),
+        (absmean_module, "spectral_start", "spectral start"),
         (absmean_module, "spectral_parameters", "spectral start"),
         (net, "_validation_loss", "initial loss"),
         (net, "_validation_losses", "sample losses"),

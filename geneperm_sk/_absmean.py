@@ -10,7 +10,7 @@ from ._block_net import BlockNetClassifier
 from ._callbacks import RecordRowWeights
 from ._docstrings import BLOCK_CLASSIFIER_DOCS, Substitution
 from ._modules import AbsMeanModule, set_parameters
-from ._spectral import spectral_parameters
+from ._spectral import spectral_start
 
 __all__ = ["AbsMeanClassifier"]
 
@@ -201,7 +201,7 @@ class AbsMeanClassifier(BlockNetClassifier):
     def _make_module(self, n_columns):
         return AbsMeanModule(n_columns)
 
-    def _initialize_module(self, module, X, y, train_indices, input_scale):
+    def _initialize_module(self, module, X, y, train_indices):
         # The spectral start is scaled with X by itself; a random one is scaled
         # as every model's is. The spectral start is estimated from all the
         # samples, the validation part included: it is an estimate of the
@@ -210,10 +210,12 @@ class AbsMeanClassifier(BlockNetClassifier):
         # training sets of 32 to 48 samples where all of them found it
         # (benchmarks/bench_small_fits.py). Its validation loss is then a
         # little optimistic, which only favours keeping it, as the margin does.
-        if self.init == "spectral":
-            set_parameters(module, **spectral_parameters(X, y))
-        else:
-            super()._initialize_module(module, X, y, train_indices, input_scale)
+        # The input scale then comes from the entries the start read.
+        if self.init != "spectral":
+            return super()._initialize_module(module, X, y, train_indices)
+        parameters, scale = spectral_start(X, y)
+        set_parameters(module, **parameters)
+        return scale
 
     def _early_stopping_options(self):
         options = super()._early_stopping_options()

@@ -365,13 +365,16 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     def _make_module(self, n_columns):
         raise NotImplementedError
 
-    def _initialize_module(self, module, X, y, train_indices, input_scale):
-        """Set the module's parameters before training (default: torch's, with
-        the weights that read the features divided by ``input_scale``; see
-        _fit)."""
+    def _initialize_module(self, module, X, y, train_indices):
+        """Set the module's parameters before training, and return the input
+        scale: the power of two nearest the root mean square of the entries
+        (see _fit). By default the parameters are torch's, with the weights
+        that read the features divided by the scale."""
+        scale = input_scale(X, y, train_indices)
         with torch.no_grad():
             for layer in module._input_layers():
-                layer.weight /= input_scale
+                layer.weight /= scale
+        return scale
 
     def _extra_callbacks(self):
         """(name, callback) pairs to add, and history keys not to print."""
@@ -570,8 +573,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         # by c: those weights start scaled by the data's scale (a power of two,
         # so exactly), and Adam's steps on them too (_make_net). Fits of c * X
         # and X then give the same predictions.
-        scale = input_scale(blocks, labels, train)
-        self._initialize_module(module, blocks, labels, train, scale)
+        scale = self._initialize_module(module, blocks, labels, train)
 
         callbacks, hidden_keys = self._extra_callbacks()
         callbacks = [("stop_on_divergence", StopOnDivergence()), *callbacks]

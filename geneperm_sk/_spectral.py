@@ -18,11 +18,15 @@ from ._batching import BagSubset, BatchBuffers
 from ._layout import Bags
 from ._modules import segment_pool
 
-__all__ = ["input_scale", "spectral_parameters"]
+__all__ = ["input_scale", "spectral_parameters", "spectral_start"]
 
 # Rows per chunk when streaming over the training data: the chunk's float32 copy
-# (a few MiB) is all the extra memory the moments take.
+# (a few MiB) is all the extra memory a pass over them takes.
 _ROWS_PER_CHUNK = 16_384
+# The start reads its rows twice (the moments, then the pooled scores): they are
+# gathered once and kept when they hold at most this many values (32 MiB of
+# float32, MAX_START_ROWS rows of 256 columns), and streamed twice otherwise.
+_KEPT_VALUES = 1 << 23
 # Chunks of bags also hold at most this many values (4 MiB of float32), so that
 # wide rows (Musk's 166 columns) keep the start's extra memory to a few MiB.
 _BAG_CHUNK_VALUES = 1 << 20
@@ -50,22 +54,26 @@ def _compute_dtype(X):
     return torch.float64 if X.dtype == torch.float64 else torch.float32
 
 
-def _chunks_of(X, indices):
+def _chunks_of(X, indices, reuse_memory=True):
     """The blocks of ``X`` at ``indices``, in chunks converted to the compute dtype.
 
-    ``indices`` are sorted, so that the gathers read ``X`` front to back. Every
-    chunk is gathered into the same memory: use one before asking for the next.
+    ``indices`` are sorted, so that the gathers read ``X`` front to back. With
+    ``reuse_memory``, every chunk is gathered into the same memory: use one
+    before asking for the next; otherwise each chunk is new memory, to be kept.
     For :class:`Bags` of tensors ``X`` a chunk is ``(rows, offsets)``: the rows
     of whole bags and where each starts; for blocks it is 3-D, ``offsets`` None.
     """
+    buffers = BatchBuffers() if reuse_memory else None
     if isinstance(X, Bags):
-        yield from _bag_chunks_of(X, indices)
+        yield from _bag_chunks_of(X, indices, buffers)
         return
     samples_per_chunk = max(1, _ROWS_PER_CHUNK // X.shape[1])
     dtype = _compute_dtype(X)
-    buffers = BatchBuffers()
     for start in range(0, len(indices), samples_per_chunk):
         rows = indices[start : start + samples_per_chunk]
+        if buffers is None:
+            yield X.index_select(0, rows).to(dtype), None
+            continue
         gathered = torch.index_select(X, 0, rows, out=buffers.gathered(X, len(rows)))
         if gathered.dtype == dtype:
             yield gathered, None
@@ -73,10 +81,11 @@ def _chunks_of(X, indices):
             yield buffers.converted(gathered, dtype).copy_(gathered), None
 
 
-def _bag_chunks_of(bags, indices):
+def _bag_chunks_of(bags, indices, buffers):
     """The bags at ``indices`` in chunks of whole bags, up to ``_ROWS_PER_CHUNK``
     rows and ``_BAG_CHUNK_VALUES`` values each (at least one bag), as
-    ``(rows, offsets)`` in the compute dtype."""
+    ``(rows, offsets)`` in the compute dtype, in ``buffers`` (new memory if
+    None)."""
     dtype = _compute_dtype(bags.rows)
     rows_per_chunk = min(
         _ROWS_PER_CHUNK, max(1, _BAG_CHUNK_VALUES // bags.rows.shape[1])
@@ -85,42 +94,96 @@ def _bag_chunks_of(bags, indices):
     sizes = (bags.offsets[1:] - bags.offsets[:-1]).index_select(0, indices)
     sizes = sizes.cpu().numpy()
     ends = np.cumsum(sizes)
-    buffers = BatchBuffers()
     start = 0
     while start < len(indices):
         first_row = ends[start] - sizes[start]
         stop = int(np.searchsorted(ends, first_row + rows_per_chunk, side="right"))
         rows, offsets, _ = subset.gather(indices[start : max(stop, start + 1)], buffers)
         if rows.dtype != dtype:
-            rows = buffers.converted(rows, dtype).copy_(rows)
+            if buffers is None:
+                rows = rows.to(dtype)
+            else:
+                rows = buffers.converted(rows, dtype).copy_(rows)
         yield rows, offsets
         start = max(stop, start + 1)
+
+
+class _KeptChunks:
+    """The chunks of ``_chunks_of(X, indices)``, to be read more than once.
+
+    They are gathered once and kept when they hold at most ``_KEPT_VALUES``
+    values (every start of at most ``MAX_START_ROWS`` rows of up to 256
+    columns); larger ones are gathered again for each reading, a chunk's
+    memory at a time.
+    """
+
+    def __init__(self, X, indices):
+        self._X, self._indices = X, indices
+        self._kept = None
+        if _n_values(X, indices) <= _KEPT_VALUES:
+            self._kept = list(_chunks_of(X, indices, reuse_memory=False))
+
+    def __iter__(self):
+        if self._kept is not None:
+            return iter(self._kept)
+        return _chunks_of(self._X, self._indices)
+
+
+def _n_values(X, indices):
+    """How many values the blocks or bags of ``X`` at ``indices`` hold."""
+    if isinstance(X, Bags):
+        sizes = X.offsets[1:] - X.offsets[:-1]
+        return int(sizes.index_select(0, indices).sum()) * X.rows.shape[1]
+    return len(indices) * X[0].numel() if len(X) else 0
+
+
+def _chunks_by_class(X, y, indices):
+    """The chunks of the negative and of the positive samples at ``indices``."""
+    labels = y.index_select(0, indices)
+    return tuple(_KeptChunks(X, indices[labels == label]) for label in (0, 1))
+
+
+def _moment_totals(chunks, n_columns, device):
+    """Sums of ``[x_r, 1] [x_r, 1]'`` over the rows of ``chunks``: a float64
+    tensor of shape ``(n_columns + 1, n_columns + 1)`` whose last entry counts
+    the rows.
+
+    Each chunk of rows is multiplied in the data's compute dtype (exact for +-1
+    and small-integer data in float32) and its totals are accumulated in float64.
+    """
+    total = torch.zeros(
+        n_columns + 1, n_columns + 1, dtype=torch.float64, device=device
+    )
+    for blocks, _ in chunks:
+        rows = blocks.reshape(-1, n_columns)
+        column_sums = rows.sum(dim=0).to(torch.float64)
+        total[:n_columns, :n_columns] += (rows.T @ rows).to(torch.float64)
+        total[:n_columns, n_columns] += column_sums
+        total[n_columns, :n_columns] += column_sums
+        total[n_columns, n_columns] += len(rows)
+    return total
+
+
+def _second_moments(total):
+    """The moments of ``_moment_totals``: the sums over the number of rows."""
+    n_rows = max(float(total[-1, -1]), 1.0)
+    return (total / n_rows).cpu().numpy()
 
 
 def _augmented_second_moments(X, y, indices):
     """Second moments of ``[x_r, 1]`` over rows of negative and of positive blocks.
 
-    Each chunk of rows is multiplied in the data's compute dtype (exact for +-1 and
-    small-integer data in float32) and its totals are accumulated in float64.
     Returns two float64 arrays of shape ``(n_columns + 1, n_columns + 1)``.
     """
-    n_columns = X.shape[-1] if not isinstance(X, Bags) else X.rows.shape[1]
-    moments = []
-    for label in (0, 1):
-        class_indices = indices[y.index_select(0, indices) == label]
-        total = torch.zeros(
-            n_columns + 1, n_columns + 1, dtype=torch.float64, device=y.device
-        )
-        for blocks, _ in _chunks_of(X, class_indices):
-            rows = blocks.reshape(-1, n_columns)
-            column_sums = rows.sum(dim=0).to(torch.float64)
-            total[:n_columns, :n_columns] += (rows.T @ rows).to(torch.float64)
-            total[:n_columns, n_columns] += column_sums
-            total[n_columns, :n_columns] += column_sums
-            total[n_columns, n_columns] += len(rows)
-        n_rows = max(float(total[n_columns, n_columns]), 1.0)
-        moments.append((total / n_rows).cpu().numpy())
-    return moments[0], moments[1]
+    n_columns = _n_columns(X)
+    return tuple(
+        _second_moments(_moment_totals(chunks, n_columns, y.device))
+        for chunks in _chunks_by_class(X, y, indices)
+    )
+
+
+def _n_columns(X):
+    return X.rows.shape[1] if isinstance(X, Bags) else X.shape[-1]
 
 
 def _evenly_spaced(indices, n_kept):
@@ -189,18 +252,25 @@ def _top_generalised_eigenvector(numerator, denominator):
     )
 
 
-def _pooled_scores(X, indices, directions):
-    """``mean_r |[x_r, 1] . v|`` per block for each direction, shape (n, k)."""
-    rows = X.rows if isinstance(X, Bags) else X
-    dtype = _compute_dtype(rows)
-    weights = torch.as_tensor(directions[:-1], dtype=dtype, device=rows.device)
-    biases = torch.as_tensor(directions[-1], dtype=dtype, device=rows.device)
-    pooled = [
-        (blocks @ weights + biases).abs().mean(dim=1)
-        if offsets is None
-        else segment_pool((blocks @ weights + biases).abs(), offsets, "mean")
-        for blocks, offsets in _chunks_of(X, indices)
-    ]
+def _pooled_scores(chunks, directions):
+    """``mean_r |[x_r, 1] . v|`` per block of ``chunks`` for each direction,
+    shape (n, k)."""
+    pooled = []
+    for blocks, offsets in chunks:
+        weights = torch.as_tensor(
+            directions[:-1], dtype=blocks.dtype, device=blocks.device
+        )
+        biases = torch.as_tensor(
+            directions[-1], dtype=blocks.dtype, device=blocks.device
+        )
+        scores = (blocks @ weights + biases).abs()
+        pooled.append(
+            scores.mean(dim=1)
+            if offsets is None
+            else segment_pool(scores, offsets, "mean")
+        )
+    if not pooled:
+        return np.empty((0, directions.shape[1]))
     return torch.cat(pooled).cpu().numpy().astype(np.float64)
 
 
@@ -276,13 +346,23 @@ def input_scale(X, y, indices=None):
         values = blocks.reshape(-1)
         total += float(torch.dot(values, values))
         count += blocks.numel()
-    mean_square = total / max(count, 1)
+    return _power_of_two_scale(total, count)
+
+
+def _power_of_two_scale(sum_of_squares, n_values):
+    """The power of two nearest ``sqrt(sum_of_squares / n_values)``, or 1.0."""
+    mean_square = sum_of_squares / max(n_values, 1)
     if not 0 < mean_square < np.inf:
         return 1.0
     return float(2.0 ** round(0.5 * np.log2(mean_square)))
 
 
 def spectral_parameters(X, y, indices=None):
+    """The parameters of :func:`spectral_start`, without the input scale."""
+    return spectral_start(X, y, indices)[0]
+
+
+def spectral_start(X, y, indices=None):
     """Initial AbsMean parameters from second moments and a one-feature logistic fit.
 
     Two candidate row directions are computed: the one whose row scores are large
@@ -313,12 +393,19 @@ def spectral_parameters(X, y, indices=None):
     parameters : dict
         ``row_weights`` (ndarray of shape (n_columns,)), ``row_bias``,
         ``output_weight`` and ``output_bias`` (floats).
+
+    scale : float
+        What :func:`input_scale` gives, from the entries the start read.
     """
     if indices is None:
         indices = torch.arange(len(y), device=y.device)
     indices = _start_subsample(y, indices.sort().values, _start_size(X))
-    negative, positive = _augmented_second_moments(X, y, indices)
-    labels = y.index_select(0, indices).cpu().numpy().astype(np.float64)
+    n_columns = _n_columns(X)
+    chunks = _chunks_by_class(X, y, indices)
+    totals = [_moment_totals(part, n_columns, y.device) for part in chunks]
+    negative, positive = (_second_moments(total) for total in totals)
+    n_positive = int((y.index_select(0, indices) == 1).sum())
+    labels = np.repeat([0.0, 1.0], [len(indices) - n_positive, n_positive])
     positive_fraction = float(labels.mean())
     overall = positive_fraction * positive + (1 - positive_fraction) * negative
     directions = np.stack(
@@ -331,7 +418,7 @@ def spectral_parameters(X, y, indices=None):
     scale = np.sqrt(np.einsum("ik,ij,jk->k", directions, overall, directions))
     directions /= np.maximum(scale, np.finfo(np.float64).tiny)
 
-    pooled = _pooled_scores(X, indices, directions)
+    pooled = np.concatenate([_pooled_scores(part, directions) for part in chunks])
     best = None
     for k in range(directions.shape[1]):
         output = _fit_output_affine(pooled[:, k], labels)
@@ -350,12 +437,17 @@ def spectral_parameters(X, y, indices=None):
         negative_logit = output_weight * highest_negative + output_bias
         output_weight = -negative_logit / (threshold - highest_negative)
         output_bias = -output_weight * threshold
-    return {
+    sum_of_squares = sum(
+        float(total[:n_columns, :n_columns].trace()) for total in totals
+    )
+    n_values = sum(float(total[-1, -1]) for total in totals) * n_columns
+    parameters = {
         "row_weights": directions[:-1, k],
         "row_bias": directions[-1, k],
         "output_weight": output_weight,
         "output_bias": output_bias,
     }
+    return parameters, _power_of_two_scale(sum_of_squares, n_values)
 
 
 def _largest_bag_size(X):

@@ -287,6 +287,26 @@ def test_absmean_from_a_random_start_is_exactly_equivariant_to_powers_of_two(
     np.testing.assert_array_equal(model.coef_ * factor, reference.coef_)
 
 
+@pytest.mark.parametrize("factor", [2.0**-20, 2.0**-10, 4.0, 2.0**20])
+def test_absmean_from_the_spectral_start_is_exactly_equivariant_to_powers_of_two(
+    scale_data, factor
+):
+    # The spectral start's moments, directions and input scale follow a power of
+    # two exactly, and so do Adam's steps on the row weights: the fit of c * X
+    # from the start is that of X, step for step. (Without early stopping, so
+    # that the steps count: the default fit keeps the start here.)
+    X, y, X_test = scale_data
+    params = dict(
+        n_columns=10, early_stopping=False, max_epochs=3, device="cpu", random_state=0
+    )
+    reference = AbsMeanClassifier(**params).fit(X, y)
+    model = AbsMeanClassifier(**params).fit(X * factor, y)
+    np.testing.assert_array_equal(
+        model.decision_function(X_test * factor), reference.decision_function(X_test)
+    )
+    np.testing.assert_array_equal(model.coef_ * factor, reference.coef_)
+
+
 # -- nor to the set models ------------------------------------------------------
 
 SET_MODELS = [DeepSetsClassifier, AttentionMILClassifier]

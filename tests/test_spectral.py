@@ -19,7 +19,9 @@ from geneperm_sk._spectral import (
     _penalised_log_loss,
     _start_size,
     _start_subsample,
+    input_scale,
     spectral_parameters,
+    spectral_start,
 )
 
 
@@ -175,3 +177,19 @@ def test_the_start_of_large_blocks_reads_a_row_capped_subsample():
     )
     assert len(kept) == max(MIN_START_SAMPLES, MAX_START_ROWS // block_size)
     assert float(y[kept].mean()) == 0.5
+
+
+@pytest.mark.parametrize("spread", [1e-3, 0.7, 5.0, 3e4])
+def test_start_gives_the_input_scale_of_the_entries_it_read(spread):
+    # The start reads the entries input_scale reads (the same subsample of all
+    # samples), so both name the same power of two: the one nearest their root
+    # mean square.
+    rng = np.random.default_rng(3)
+    X = torch.from_numpy(
+        (rng.standard_normal((3000, 5, 7)) * spread).astype(np.float32)
+    )
+    y = torch.from_numpy(rng.integers(0, 2, 3000).astype(np.float32))
+    _, scale = spectral_start(X, y)
+    assert scale == input_scale(X, y)
+    root_mean_square = float(np.sqrt(np.mean(X.numpy().astype(np.float64) ** 2)))
+    assert abs(np.log2(scale) - np.log2(root_mean_square)) <= 0.5
