@@ -25,7 +25,7 @@ __all__ = ["input_scale", "spectral_parameters", "spectral_start"]
 _ROWS_PER_CHUNK = 16_384
 # The start reads its rows twice (the moments, then the pooled scores): they are
 # gathered once and kept when they hold at most this many values (32 MiB of
-# float32, MAX_START_ROWS rows of 256 columns), and streamed twice otherwise.
+# float32, MAX_START_ROWS rows of 512 columns), and streamed twice otherwise.
 _KEPT_VALUES = 1 << 23
 # Chunks of bags also hold at most this many values (4 MiB of float32), so that
 # wide rows (Musk's 166 columns) keep the start's extra memory to a few MiB.
@@ -43,9 +43,11 @@ _OUTPUT_C = 1e4
 # and on Gene-Perm the start's direction is exact as soon as the negative rows
 # span n_columns - 1 dimensions, so more rows only cost time: the second moments
 # are d x d products per row, d times a forward pass's arithmetic
-# (benchmarks/bench_fit_scale.py).
+# (benchmarks/bench_fit_scale.py). 16,384 rows kept every fit of
+# bench_reliability.py within 0.01 of the ceiling, and every cell of its
+# sample-efficiency table within its target, as 32,768 did.
 MAX_START_SAMPLES = 16_384
-MAX_START_ROWS = 32_768
+MAX_START_ROWS = 16_384
 MIN_START_SAMPLES = 1_024
 
 
@@ -112,7 +114,7 @@ class _KeptChunks:
     """The chunks of ``_chunks_of(X, indices)``, to be read more than once.
 
     They are gathered once and kept when they hold at most ``_KEPT_VALUES``
-    values (every start of at most ``MAX_START_ROWS`` rows of up to 256
+    values (every start of at most ``MAX_START_ROWS`` rows of up to 512
     columns); larger ones are gathered again for each reading, a chunk's
     memory at a time.
     """
