@@ -682,6 +682,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__shuffle=True,
             iterator_train__random_state=np.random.default_rng(seed),
             iterator_train__max_samples_per_iteration=self.max_samples_per_epoch,
+            # A training step is done with its batch (forward, backward and
+            # Adam's step) before skorch asks for the next: the batches can
+            # share memory, and gathering into fresh pages cost three times the
+            # gather itself.
+            iterator_train__reuse_memory=True,
             iterator_valid=BlockBatchIterator,
             **{
                 f"iterator_valid__{key}": value
