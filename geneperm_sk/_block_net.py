@@ -677,7 +677,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             # The validation loss drives early stopping; accuracy is not needed.
             callbacks__valid_acc=None,
-            callbacks__print_log__keys_ignored=hidden_keys,
+            **self._epoch_table_options(hidden_keys),
             iterator_train=BlockBatchIterator,
             iterator_train__shuffle=True,
             iterator_train__random_state=np.random.default_rng(seed),
@@ -696,6 +696,13 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             device=device,
             verbose=self.verbose,
         )
+
+    def _epoch_table_options(self, hidden_keys):
+        # skorch's epoch table formats every epoch's row whatever the verbosity
+        # (a tenth of an epoch of a small fit): without verbose there is none.
+        if not self.verbose:
+            return {"callbacks__print_log": None}
+        return {"callbacks__print_log__keys_ignored": hidden_keys}
 
     def _divergence_error(self, epoch, what):
         return ValueError(
