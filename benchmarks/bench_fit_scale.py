@@ -115,6 +115,7 @@ def timed_stages(seconds):
         (pins, "enter", "thread pins"),
         (pins, "leave", "thread pins"),
         (block_net_module, "validate_data", "input check"),
+        (block_net_module, "check_finite_blocks", "input check"),
         (net, "_validation_split", "split"),
         (block_net_module, "input_scale", "input scale"),
         (absmean_module, "spectral_start", "spectral start"),

@@ -51,6 +51,7 @@ from ._layout import (
     Bags,
     check_bags,
     check_finite_bags,
+    check_finite_blocks,
     check_fitted_layout,
     is_bag_sequence,
     resolve_layout,
@@ -415,12 +416,10 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             return self._validated_blocks_for_bag_model(X, layout, ensure_all_finite)
         check_fitted_layout(owner, (self.block_size_, self.n_columns_), layout)
         X = validate_data(
-            self,
-            X,
-            dtype=_KEPT_DTYPES,
-            reset=False,
-            ensure_all_finite=ensure_all_finite,
+            self, X, dtype=_KEPT_DTYPES, reset=False, ensure_all_finite=False
         )
+        if ensure_all_finite:
+            check_finite_blocks(X, owner)
         return X, self._as_blocks(X, torch.device("cpu"))
 
     def _validated_blocks_for_bag_model(self, X, layout, ensure_all_finite):
@@ -442,8 +441,10 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             dtype=_KEPT_DTYPES,
             input_name="X",
             estimator=self,
-            ensure_all_finite=ensure_all_finite,
+            ensure_all_finite=False,
         )
+        if ensure_all_finite:
+            check_finite_blocks(X, owner)
         return X, self._as_blocks(X, torch.device("cpu"), block_size=layout[0])
 
     def _validated_training_bags(self, X, y):
@@ -525,7 +526,10 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             bags, y = self._validated_training_bags(X, y)
         else:
             X, layout = split_layout(X, name)
-            X, y = validate_data(self, X, y, dtype=_KEPT_DTYPES)
+            X, y = validate_data(
+                self, X, y, dtype=_KEPT_DTYPES, ensure_all_finite=False
+            )
+            check_finite_blocks(X, name)
             self.block_size_, self.n_columns_ = resolve_layout(
                 name, self.block_size, self.n_columns, layout, X.shape[1]
             )

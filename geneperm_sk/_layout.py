@@ -12,16 +12,19 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse
+from sklearn.utils import assert_all_finite
 
 __all__ = [
     "Bags",
     "bags_from_blocks",
     "check_bags",
     "check_finite_bags",
+    "check_finite_blocks",
     "check_fitted_layout",
     "is_bag_sequence",
     "resolve_layout",
     "split_layout",
+    "surely_finite",
 ]
 
 
@@ -220,10 +223,34 @@ def bags_from_blocks(blocks):
     return Bags(blocks.reshape(n_blocks * block_size, n_columns), offsets)
 
 
+def surely_finite(values):
+    """Whether a cheap test proves that the array ``values`` holds no NaN or
+    infinity: its sum of squares, one BLAS dot product, is finite.
+
+    False means "look at each value": a value is not finite, or the squares
+    overflowed, or ``values`` is not a C-contiguous float array. At 10,000
+    blocks of 16 x 64 the dot product takes 0.9 of AbsMean's forward pass,
+    scikit-learn's test (a numpy sum) 1.4, and an elementwise ``isfinite``
+    more, with a boolean array the size of ``values``.
+    """
+    if values.dtype.kind != "f" or not values.flags.c_contiguous:
+        return False
+    flat = values.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.dot(flat, flat)))
+
+
+def check_finite_blocks(X, owner):
+    """scikit-learn's refusal of NaN and infinity in ``X``, with its errors,
+    once ``surely_finite`` could not prove there are none."""
+    if X.dtype.kind == "f" and not surely_finite(X):
+        assert_all_finite(X, estimator_name=owner, input_name="X")
+
+
 def check_finite_bags(bags, owner):
     """Refuse bags holding NaN or infinity, naming the first such bag."""
     rows = bags.rows
-    if rows.dtype.kind != "f":
+    if rows.dtype.kind != "f" or surely_finite(rows):
         return
     finite = np.isfinite(rows).all(axis=1)
     if not finite.all():

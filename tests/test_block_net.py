@@ -24,6 +24,7 @@ from geneperm_sk import (
     make_geneperm,
 )
 from geneperm_sk._batching import BlockBatchIterator
+from geneperm_sk._layout import check_finite_blocks, surely_finite
 
 BLOCK_CLASSIFIERS = [AbsMeanClassifier, DeepSetsClassifier, AttentionMILClassifier]
 
@@ -147,6 +148,31 @@ def test_non_finite_prediction_input_is_named(bad):
     X[5, 3] = bad
     with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
         model.predict(X)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_non_finite_training_input_is_named(bad, dtype, order):
+    # One bad value among many, in either memory order (the quick test of the
+    # sum of squares reads C-contiguous arrays only).
+    X, y = make_geneperm(300, n_columns=8, block_size=4, random_state=2)
+    X = np.asarray(X, dtype=dtype, order=order)
+    X[200, 17] = bad
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        AbsMeanClassifier(n_columns=8, device="cpu").fit(X, y)
+
+
+def test_training_input_whose_squares_overflow_is_checked_value_by_value():
+    # 1e30 squared overflows float32: the quick test cannot decide, and the
+    # values, all finite, pass scikit-learn's check.
+    X = np.full((4, 3), 1e30, dtype=np.float32)
+    assert not surely_finite(X)
+    check_finite_blocks(X, "AbsMeanClassifier")
+    X[2, 1] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        check_finite_blocks(X, "AbsMeanClassifier")
+    assert surely_finite(np.ones((4, 3), dtype=np.float32))
 
 
 def test_finite_input_too_large_for_float32_is_a_clear_error():
