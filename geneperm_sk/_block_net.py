@@ -308,7 +308,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
     stages ``row_features``, ``pool_features`` and ``head_logits``, and
     ``_input_layers()``, the linear layers that read the rows' features (see
     :class:`AbsMeanModule`). It may override ``_initialize_module`` to set the
-    parameters before training and ``_extra_callbacks`` to add skorch callbacks.
+    parameters before training (returning the input scale) and
+    ``_extra_callbacks`` to add skorch callbacks.
     A model whose module has ``row_scores`` and ``row_scores_from_features``
     sets ``_has_row_scores`` to offer :meth:`row_scores`.
 
