@@ -186,6 +186,24 @@ class Substitution:
         return textwrap.indent(self.texts[name], indent, lambda line: line.strip())
 
 
+# The set models' epochs: shorter than AbsMean's, so that their patience is
+# counted in as many samples whatever the size of the data.
+BLOCK_CLASSIFIER_DOCS["set_model_max_samples_per_epoch"] = _text(
+    """
+    max_samples_per_epoch : int or None, default=2_000
+        The most training samples one epoch visits. With more training
+        samples an epoch is the next ``max_samples_per_epoch`` of one running
+        random order, so every sample is used once before any is used twice,
+        and early stopping judges the model after every such stretch instead
+        of waiting for whole passes over a large data set. None makes every
+        epoch one full pass. The default makes an epoch at most about as long
+        as a full pass over 2,000 samples, so that ``n_iter_no_change`` and
+        ``n_iter_to_first_gain`` wait for as many samples (and Adam steps) on
+        larger data as on 2,000 samples (see the
+        :ref:`User Guide <set_model_defaults>`).
+    """
+)
+
 # The set models' early stopping: a long wait for the first gain, then a short
 # patience (the validation fraction's text is the shared one).
 BLOCK_CLASSIFIER_DOCS["set_model_early_stopping"] = "\n".join(
