@@ -351,6 +351,25 @@ def test_after_a_gain_training_stops_after_n_iter_no_change(cls):
     assert len(model.net_.history) == early_stopping.best_epoch_ + 3 < 40
 
 
+def training_samples(epoch):
+    """The training samples one epoch of a skorch history visited."""
+    return sum(batch.get("train_batch_size", 0) for batch in epoch["batches"])
+
+
+@pytest.mark.parametrize("cls", SET_CLASSIFIERS)
+def test_default_epochs_visit_2000_samples_whatever_the_size_of_the_data(cls):
+    # 3,000 samples leave 2,700 for training: an epoch visits 2,000 of them, so
+    # that patience counts as many samples as on data of 2,000 (whose epochs are
+    # full passes over 1,800); the next epoch carries on in the same order.
+    X, y = make_geneperm(3000, n_columns=6, block_size=4, random_state=0)
+    model = cls(n_columns=6, max_epochs=2, device="cpu", random_state=0).fit(X, y)
+    for epoch in model.net_.history:
+        assert training_samples(epoch) == 2000
+    X, y = make_geneperm(2000, n_columns=6, block_size=4, random_state=0)
+    model.fit(X, y)
+    assert training_samples(model.net_.history[0]) == 2000 - 200
+
+
 # -- learning Gene-Perm ----------------------------------------------------------
 
 
