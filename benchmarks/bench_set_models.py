@@ -19,9 +19,10 @@ run). Everything runs on one torch thread, as fits on the CPU do.
    and 20 columns and 2,000 and 10,000 training samples, for each seed, scored
    likewise (the check that the defaults are not tuned to the one setting of 2).
 
-``--max-samples-per-epoch`` fits the set models of 2 and 3 with another epoch
-length (5000 was the default before this version), to print the previous
-defaults' figures with the same code.
+``--n-samples`` sets the training size of 2. ``--max-samples-per-epoch`` fits
+the set models of 2 and 3 with another epoch length (5000 was their default
+before epochs of 2,000 samples), to print the previous defaults' figures with
+the same code.
 """
 
 import argparse
@@ -119,7 +120,7 @@ def warm_up(classes, device):
 
 def default_fits(args, device):
     print(
-        f"\n2. default fits{describe_epochs(args)} on make_geneperm({N_SAMPLES}, "
+        f"\n2. default fits{describe_epochs(args)} on make_geneperm({args.n_samples}, "
         f"block_size={BLOCK_SIZE}, n_columns={N_COLUMNS}), {TEST_SIZE} fresh test "
         "samples; seeds "
         f"0-{args.seeds - 1}; Bayes-optimal accuracy {bayes_accuracy(BLOCK_SIZE):.4f}"
@@ -133,7 +134,7 @@ def default_fits(args, device):
     warm_up(models.values(), device)
     for seed in range(args.seeds):
         X, y, table = make_geneperm(
-            N_SAMPLES,
+            args.n_samples,
             n_columns=N_COLUMNS,
             block_size=BLOCK_SIZE,
             return_table=True,
@@ -248,6 +249,12 @@ def main():
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--skip-defaults", action="store_true")
+    parser.add_argument(
+        "--n-samples",
+        type=int,
+        default=N_SAMPLES,
+        help="the training samples of the default fits (2.)",
+    )
     parser.add_argument(
         "--grid",
         action="store_true",
