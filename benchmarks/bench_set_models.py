@@ -16,8 +16,10 @@ run). Everything runs on one torch thread, as fits on the CPU do.
    run, epoch kept and accuracy against ``bayes_accuracy(4)`` (target: under 1 s
    at the ceiling).
 3. With ``--grid``: the set models' default fits over block sizes 2, 4 and 8, 8
-   and 20 columns and 2,000 and 10,000 training samples, for each seed, scored
-   likewise (the check that the defaults are not tuned to the one setting of 2).
+   and 20 columns and 2,000 and 10,000 training samples (or those of
+   ``--grid-block-sizes``, ``--grid-n-columns`` and ``--grid-n-samples``), for
+   each seed, scored likewise (the check that the defaults are not tuned to the
+   one setting of 2).
 
 ``--n-samples`` sets the training size of 2. ``--max-samples-per-epoch`` fits
 the set models of 2 and 3 with another epoch length (5000 was their default
@@ -180,8 +182,9 @@ def grid(args, device):
     sizes: accuracy, gap to the Bayes ceiling, fit time and epochs."""
     print(
         f"\n3. set models' default fits{describe_epochs(args)}: block sizes "
-        f"{GRID_BLOCK_SIZES}, n_columns {GRID_N_COLUMNS}, training sizes "
-        f"{GRID_N_SAMPLES}, seeds 0-{args.seeds - 1}; {TEST_SIZE} fresh test samples"
+        f"{args.grid_block_sizes}, n_columns {args.grid_n_columns}, training sizes "
+        f"{args.grid_n_samples}, seeds 0-{args.seeds - 1}; {TEST_SIZE} fresh test "
+        "samples"
     )
     print(
         f"  {'model':<24} {'n':>6} {'block':>5} {'cols':>4} {'seed':>4} "
@@ -190,9 +193,9 @@ def grid(args, device):
     totals = {}
     warm_up(MODELS.values(), device)
     for name, cls in MODELS.items():
-        for n_samples in GRID_N_SAMPLES:
-            for block_size in GRID_BLOCK_SIZES:
-                for n_columns in GRID_N_COLUMNS:
+        for n_samples in args.grid_n_samples:
+            for block_size in args.grid_block_sizes:
+                for n_columns in args.grid_n_columns:
                     for seed in range(args.seeds):
                         X, y, table = make_geneperm(
                             n_samples,
@@ -260,6 +263,18 @@ def main():
         action="store_true",
         help="also fit the set models over block sizes, widths and training sizes",
     )
+    for name, default in [
+        ("block-sizes", GRID_BLOCK_SIZES),
+        ("n-columns", GRID_N_COLUMNS),
+        ("n-samples", GRID_N_SAMPLES),
+    ]:
+        parser.add_argument(
+            f"--grid-{name}",
+            type=int,
+            nargs="+",
+            default=default,
+            help=f"the grid's {name.replace('-', ' ')} (default: {default})",
+        )
     parser.add_argument(
         "--max-samples-per-epoch",
         type=int,

@@ -351,6 +351,32 @@ def test_after_a_gain_training_stops_after_n_iter_no_change(cls):
     assert len(model.net_.history) == early_stopping.best_epoch_ + 3 < 40
 
 
+@pytest.mark.parametrize("cls", SET_CLASSIFIERS)
+@pytest.mark.parametrize(
+    ("n_samples", "max_samples_per_epoch", "wait"),
+    [
+        (300, 2000, 50),  # 270 training samples: 50 full passes
+        (2000, 2000, 50),  # 1,800: 50 full passes
+        (3000, 2000, 68),  # 2,700: 50 passes are 135,000 samples, 67.5 epochs
+        (10_000, 2000, 125),  # 9,000: at most 250,000 samples
+        (10_000, 5000, 50),  # the wait of the previous default epochs
+        (10_000, None, 28),  # full passes: 250,000 / 9,000 = 27.8
+    ],
+)
+def test_the_auto_wait_for_a_gain_counts_training_samples(
+    cls, n_samples, max_samples_per_epoch, wait
+):
+    X, y = make_geneperm(n_samples, n_columns=6, block_size=2, random_state=0)
+    model = cls(
+        n_columns=6,
+        max_epochs=1,
+        max_samples_per_epoch=max_samples_per_epoch,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
+    assert dict(model.net_.callbacks_)["early_stopping"].patience_before_gain == wait
+
+
 def training_samples(epoch):
     """The training samples one epoch of a skorch history visited."""
     return sum(batch.get("train_batch_size", 0) for batch in epoch["batches"])
