@@ -251,6 +251,10 @@ COMMON_INVALID = [
     ({"validation_fraction": 1.0}, "'validation_fraction' parameter .* Got 1.0"),
     ({"n_iter_no_change": 0}, "'n_iter_no_change' parameter .* Got 0"),
     ({"n_iter_to_first_gain": 0}, "'n_iter_to_first_gain' parameter .* Got 0"),
+    (
+        {"n_iter_to_first_gain": "soon"},
+        "'n_iter_to_first_gain' parameter .*'auto'.* Got 'soon'",
+    ),
     ({"device": 3}, "'device' parameter .* Got 3"),
     ({"device": "tpu:x"}, "'device' parameter .* Got 'tpu:x'"),
     ({"random_state": "seed"}, "'random_state' parameter .* Got 'seed'"),
