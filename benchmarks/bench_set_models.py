@@ -15,6 +15,16 @@ run). Everything runs on one torch thread, as fits on the CPU do.
    on 5,000 fresh samples from the same table, for each seed: fit time, epochs
    run, epoch kept and accuracy against ``bayes_accuracy(4)`` (target: under 1 s
    at the ceiling).
+3. With ``--grid``: the set models' default fits over block sizes 2, 4 and 8, 8
+   and 20 columns and 2,000 and 10,000 training samples (or those of
+   ``--grid-block-sizes``, ``--grid-n-columns`` and ``--grid-n-samples``), for
+   each seed, scored likewise (the check that the defaults are not tuned to the
+   one setting of 2).
+
+``--n-samples`` sets the training size of 2. ``--max-samples-per-epoch`` fits
+the set models of 2 and 3 with another epoch length (5000 was their default
+before epochs of 2,000 samples), to print the previous defaults' figures with
+the same code.
 """
 
 import argparse
@@ -34,6 +44,7 @@ from geneperm_sk import (
 )
 
 N_SAMPLES, BLOCK_SIZE, N_COLUMNS, TEST_SIZE = 10_000, 4, 20, 5000
+GRID_BLOCK_SIZES, GRID_N_COLUMNS, GRID_N_SAMPLES = [2, 4, 8], [8, 20], [2000, 10_000]
 MODELS = {
     "DeepSetsClassifier": DeepSetsClassifier,
     "AttentionMILClassifier": AttentionMILClassifier,
@@ -101,10 +112,19 @@ def training_cost(args, device):
     print("  target: classifier / hand loop <= 1.3x")
 
 
+def warm_up(classes, device):
+    """A first small fit of each class loads what torch, skorch and scikit-learn
+    load lazily: a cost of the process, not of the fits timed after it."""
+    X, y = make_geneperm(200, n_columns=N_COLUMNS, block_size=BLOCK_SIZE)
+    for cls in classes:
+        cls(n_columns=N_COLUMNS, max_epochs=1, device=str(device)).fit(X, y)
+
+
 def default_fits(args, device):
     print(
-        f"\n2. default fits on make_geneperm({N_SAMPLES}, block_size={BLOCK_SIZE}, "
-        f"n_columns={N_COLUMNS}), {TEST_SIZE} fresh test samples; seeds "
+        f"\n2. default fits{describe_epochs(args)} on make_geneperm({args.n_samples}, "
+        f"block_size={BLOCK_SIZE}, n_columns={N_COLUMNS}), {TEST_SIZE} fresh test "
+        "samples; seeds "
         f"0-{args.seeds - 1}; Bayes-optimal accuracy {bayes_accuracy(BLOCK_SIZE):.4f}"
     )
     print(
@@ -113,14 +133,10 @@ def default_fits(args, device):
     )
     summary = {}
     models = {"AbsMeanClassifier": AbsMeanClassifier, **MODELS}
-    # A first small fit of each loads what torch, skorch and scikit-learn load
-    # lazily: a cost of the process, not of the fit.
-    X, y = make_geneperm(200, n_columns=N_COLUMNS, block_size=BLOCK_SIZE)
-    for cls in models.values():
-        cls(n_columns=N_COLUMNS, max_epochs=1, device=str(device)).fit(X, y)
+    warm_up(models.values(), device)
     for seed in range(args.seeds):
         X, y, table = make_geneperm(
-            N_SAMPLES,
+            args.n_samples,
             n_columns=N_COLUMNS,
             block_size=BLOCK_SIZE,
             return_table=True,
@@ -131,6 +147,8 @@ def default_fits(args, device):
         )
         for name, cls in models.items():
             model = cls(n_columns=N_COLUMNS, device=str(device), random_state=seed)
+            if cls in MODELS.values():
+                model.set_params(**epoch_length(args))
             seconds, _ = bench_fit.timed(
                 lambda model=model, X=X, y=y: model.fit(X, y), device
             )
@@ -152,6 +170,80 @@ def default_fits(args, device):
     print("  target: set models under 1 s, within 0.01 of Bayes")
 
 
+def epoch_length(args):
+    """The set models' parameters that ``--max-samples-per-epoch`` sets."""
+    if args.max_samples_per_epoch is None:
+        return {}
+    return {"max_samples_per_epoch": args.max_samples_per_epoch}
+
+
+def grid(args, device):
+    """Default fits of the set models over block sizes, widths and training
+    sizes: accuracy, gap to the Bayes ceiling, fit time and epochs."""
+    print(
+        f"\n3. set models' default fits{describe_epochs(args)}: block sizes "
+        f"{args.grid_block_sizes}, n_columns {args.grid_n_columns}, training sizes "
+        f"{args.grid_n_samples}, seeds 0-{args.seeds - 1}; {TEST_SIZE} fresh test "
+        "samples"
+    )
+    print(
+        f"  {'model':<24} {'n':>6} {'block':>5} {'cols':>4} {'seed':>4} "
+        f"{'fit s':>6} {'epochs':>6} {'accuracy':>8} {'gap':>7}"
+    )
+    totals = {}
+    warm_up(MODELS.values(), device)
+    for name, cls in MODELS.items():
+        for n_samples in args.grid_n_samples:
+            for block_size in args.grid_block_sizes:
+                for n_columns in args.grid_n_columns:
+                    for seed in range(args.seeds):
+                        X, y, table = make_geneperm(
+                            n_samples,
+                            n_columns=n_columns,
+                            block_size=block_size,
+                            return_table=True,
+                            random_state=seed,
+                        )
+                        X_test, y_test = make_geneperm(
+                            TEST_SIZE,
+                            block_size=block_size,
+                            table=table,
+                            random_state=seed + 1000,
+                        )
+                        model = cls(
+                            n_columns=n_columns,
+                            device=str(device),
+                            random_state=seed,
+                            **epoch_length(args),
+                        )
+                        seconds, _ = bench_fit.timed(
+                            lambda model=model, X=X, y=y: model.fit(X, y), device
+                        )
+                        accuracy = model.score(X_test, y_test)
+                        gap = bayes_accuracy(block_size) - accuracy
+                        total = totals.setdefault((name, n_samples), [0.0, 0.0])
+                        total[0] += seconds
+                        total[1] = max(total[1], gap)
+                        print(
+                            f"  {name:<24} {n_samples:>6} {block_size:>5} "
+                            f"{n_columns:>4} {seed:>4} {seconds:>6.2f} "
+                            f"{len(model.net_.history):>6} {accuracy:>8.4f} "
+                            f"{gap:>+7.4f}",
+                            flush=True,
+                        )
+    for (name, n_samples), (seconds, gap) in totals.items():
+        print(
+            f"  {name:<24} {n_samples:>6} samples: fit time in all {seconds:.1f} s, "
+            f"largest gap to Bayes {gap:+.4f}"
+        )
+
+
+def describe_epochs(args):
+    if args.max_samples_per_epoch is None:
+        return ""
+    return f" with max_samples_per_epoch={args.max_samples_per_epoch}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
@@ -160,6 +252,36 @@ def main():
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--skip-defaults", action="store_true")
+    parser.add_argument(
+        "--n-samples",
+        type=int,
+        default=N_SAMPLES,
+        help="the training samples of the default fits (2.)",
+    )
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="also fit the set models over block sizes, widths and training sizes",
+    )
+    for name, default in [
+        ("block-sizes", GRID_BLOCK_SIZES),
+        ("n-columns", GRID_N_COLUMNS),
+        ("n-samples", GRID_N_SAMPLES),
+    ]:
+        parser.add_argument(
+            f"--grid-{name}",
+            type=int,
+            nargs="+",
+            default=default,
+            help=f"the grid's {name.replace('-', ' ')} (default: {default})",
+        )
+    parser.add_argument(
+        "--max-samples-per-epoch",
+        type=int,
+        default=None,
+        help="the set models' epoch length in the default fits and the grid "
+        "(default: their default)",
+    )
     parser.add_argument(
         "--clock",
         choices=["wall", "cpu"],
@@ -182,6 +304,8 @@ def main():
         training_cost(args, device)
     if not args.skip_defaults:
         default_fits(args, device)
+    if args.grid:
+        grid(args, device)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,20 @@ def test_text_in_braces_within_a_line_is_left_alone():
 def test_classifier_docstrings_hold_the_shared_text_and_no_placeholder(estimator):
     docstring = estimator.__doc__
     assert not re.search(r"^\s*\{\w+\}\s*$", docstring, re.M)
-    for name in ("layout_parameters", "max_samples_per_epoch", "device", "device_"):
+    epochs = "max_samples_per_epoch"
+    if estimator is not AbsMeanClassifier:  # the set models have shorter epochs
+        epochs = "set_model_max_samples_per_epoch"
+    for name in ("layout_parameters", epochs, "device", "device_"):
         first_line = BLOCK_CLASSIFIER_DOCS[name].splitlines()[0]
         assert first_line in docstring, (name, estimator.__name__)
+
+
+@pytest.mark.parametrize("estimator", CLASSIFIERS, ids=lambda cls: cls.__name__)
+def test_the_documented_epoch_length_is_the_default(estimator):
+    documented = re.search(
+        r"^\s*max_samples_per_epoch : int or None, default=([\d_]+)$",
+        estimator.__doc__,
+        re.M,
+    )
+    default = estimator().get_params()["max_samples_per_epoch"]
+    assert int(documented.group(1).replace("_", "")) == default

@@ -251,6 +251,10 @@ COMMON_INVALID = [
     ({"validation_fraction": 1.0}, "'validation_fraction' parameter .* Got 1.0"),
     ({"n_iter_no_change": 0}, "'n_iter_no_change' parameter .* Got 0"),
     ({"n_iter_to_first_gain": 0}, "'n_iter_to_first_gain' parameter .* Got 0"),
+    (
+        {"n_iter_to_first_gain": "soon"},
+        "'n_iter_to_first_gain' parameter .*'auto'.* Got 'soon'",
+    ),
     ({"device": 3}, "'device' parameter .* Got 3"),
     ({"device": "tpu:x"}, "'device' parameter .* Got 'tpu:x'"),
     ({"random_state": "seed"}, "'random_state' parameter .* Got 'seed'"),
@@ -349,6 +353,51 @@ def test_after_a_gain_training_stops_after_n_iter_no_change(cls):
     assert early_stopping.gained_
     # Three epochs after the best one, well before the wait for a gain runs out.
     assert len(model.net_.history) == early_stopping.best_epoch_ + 3 < 40
+
+
+@pytest.mark.parametrize("cls", SET_CLASSIFIERS)
+@pytest.mark.parametrize(
+    ("n_samples", "max_samples_per_epoch", "wait"),
+    [
+        (300, 2000, 50),  # 270 training samples: 50 full passes
+        (2000, 2000, 50),  # 1,800: 50 full passes
+        (3000, 2000, 68),  # 2,700: 50 passes are 135,000 samples, 67.5 epochs
+        (10_000, 2000, 125),  # 9,000: at most 250,000 samples
+        (10_000, 5000, 50),  # the wait of the previous default epochs
+        (10_000, None, 28),  # full passes: 250,000 / 9,000 = 27.8
+    ],
+)
+def test_the_auto_wait_for_a_gain_counts_training_samples(
+    cls, n_samples, max_samples_per_epoch, wait
+):
+    X, y = make_geneperm(n_samples, n_columns=6, block_size=2, random_state=0)
+    model = cls(
+        n_columns=6,
+        max_epochs=1,
+        max_samples_per_epoch=max_samples_per_epoch,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
+    assert dict(model.net_.callbacks_)["early_stopping"].patience_before_gain == wait
+
+
+def training_samples(epoch):
+    """The training samples one epoch of a skorch history visited."""
+    return sum(batch.get("train_batch_size", 0) for batch in epoch["batches"])
+
+
+@pytest.mark.parametrize("cls", SET_CLASSIFIERS)
+def test_default_epochs_visit_2000_samples_whatever_the_size_of_the_data(cls):
+    # 3,000 samples leave 2,700 for training: an epoch visits 2,000 of them, so
+    # that patience counts as many samples as on data of 2,000 (whose epochs are
+    # full passes over 1,800); the next epoch carries on in the same order.
+    X, y = make_geneperm(3000, n_columns=6, block_size=4, random_state=0)
+    model = cls(n_columns=6, max_epochs=2, device="cpu", random_state=0).fit(X, y)
+    for epoch in model.net_.history:
+        assert training_samples(epoch) == 2000
+    X, y = make_geneperm(2000, n_columns=6, block_size=4, random_state=0)
+    model.fit(X, y)
+    assert training_samples(model.net_.history[0]) == 2000 - 200
 
 
 # -- learning Gene-Perm ----------------------------------------------------------
