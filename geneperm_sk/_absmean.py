@@ -1,9 +1,7 @@
 """AbsMeanClassifier: the block classifier with Gene-Perm's inductive bias."""
 
-from numbers import Integral
-
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._block_net import BlockNetClassifier
@@ -58,7 +56,8 @@ class AbsMeanClassifier(BlockNetClassifier):
     batch_size : int, default=256
         {batch_size}
 
-    {max_samples_per_epoch}
+    max_samples_per_epoch : int or None, default=5_000
+        {max_samples_per_epoch}
 
     early_stopping : "auto" or bool, default="auto"
         {early_stopping}
@@ -153,10 +152,6 @@ class AbsMeanClassifier(BlockNetClassifier):
     _parameter_constraints: dict = {
         **BlockNetClassifier._parameter_constraints,
         "init": [StrOptions({"spectral", "random"})],
-        "n_iter_to_first_gain": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
     }
 
     # |w . x + b1| is non-finite for any non-finite entry of x, and so is the logit.
@@ -217,8 +212,8 @@ class AbsMeanClassifier(BlockNetClassifier):
         set_parameters(module, **parameters)
         return scale
 
-    def _early_stopping_options(self):
-        options = super()._early_stopping_options()
+    def _early_stopping_options(self, n_training_samples):
+        options = super()._early_stopping_options(n_training_samples)
         if self.n_iter_to_first_gain == "auto":
             # The spectral start is usually at the ceiling already: one epoch
             # (up to max_samples_per_epoch samples) for training to gain on it.

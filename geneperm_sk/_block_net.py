@@ -330,7 +330,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "n_iter_to_first_gain": [Interval(Integral, 1, None, closed="left")],
+        # "auto": each model class says how long (_early_stopping_options).
+        "n_iter_to_first_gain": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -382,9 +386,10 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         """(name, callback) pairs to add, and history keys not to print."""
         return [], []
 
-    def _early_stopping_options(self):
+    def _early_stopping_options(self, n_training_samples):
         """More keyword arguments of :class:`EarlyStoppingFromInitialParameters`
-        (default: the wait for the first gain)."""
+        for a fit on ``n_training_samples`` (default: the wait for the first
+        gain)."""
         return {"patience_before_gain": self.n_iter_to_first_gain}
 
     # -- input -------------------------------------------------------------------
@@ -602,7 +607,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
                         initial_margin=self._initial_loss_margin,
                         patience=self.n_iter_no_change,
                         **gain_test,
-                        **self._early_stopping_options(),
+                        **self._early_stopping_options(len(train)),
                     ),
                 )
             )

@@ -50,13 +50,12 @@ BLOCK_CLASSIFIER_DOCS = {
     "batch_size": "The number of samples per mini-batch.",
     "max_samples_per_epoch": _text(
         """
-        max_samples_per_epoch : int or None, default=5_000
-            The most training samples one epoch visits. With more training
-            samples an epoch is the next ``max_samples_per_epoch`` of one running
-            random order, so every sample is used once before any is used twice,
-            and early stopping judges the model after every such stretch instead
-            of waiting for whole passes over a large data set. None makes every
-            epoch one full pass.
+        The most training samples one epoch visits. With more training
+        samples an epoch is the next ``max_samples_per_epoch`` of one running
+        random order, so every sample is used once before any is used twice,
+        and early stopping judges the model after every such stretch instead
+        of waiting for whole passes over a large data set. None makes every
+        epoch one full pass.
         """
     ),
     "early_stopping": _text(
@@ -186,23 +185,6 @@ class Substitution:
         return textwrap.indent(self.texts[name], indent, lambda line: line.strip())
 
 
-# The set models' epochs: shorter than AbsMean's, so that their patience is
-# counted in as many samples whatever the size of the data.
-BLOCK_CLASSIFIER_DOCS["set_model_max_samples_per_epoch"] = _text(
-    """
-    max_samples_per_epoch : int or None, default=2_000
-        The most training samples one epoch visits. With more training
-        samples an epoch is the next ``max_samples_per_epoch`` of one running
-        random order, so every sample is used once before any is used twice,
-        and early stopping judges the model after every such stretch instead
-        of waiting for whole passes over a large data set. None makes every
-        epoch one full pass. The default makes an epoch at most about as long
-        as a full pass over 2,000 samples, so that ``n_iter_no_change`` waits
-        for as many samples (and Adam steps) on larger data as on 2,000 samples
-        (see the :ref:`User Guide <set_model_defaults>`).
-    """
-)
-
 # The set models' early stopping: a long wait for the first gain, then a short
 # patience (the validation fraction's text is the shared one).
 BLOCK_CLASSIFIER_DOCS["set_model_early_stopping"] = "\n".join(
@@ -244,8 +226,9 @@ BLOCK_CLASSIFIER_DOCS["set_model_early_stopping"] = "\n".join(
                 """
                 "auto" waits as many training samples as 50 full passes over the
                 training part, at most 250,000: 50 epochs on up to
-                ``max_samples_per_epoch`` training samples, and up to 125 epochs of
-                2,000 samples on more. The wait is long because the validation loss
+                ``max_samples_per_epoch`` training samples, and on more up to
+                250,000 samples' worth of epochs (125 of 2,000 samples, 50 of
+                5,000). The wait is long because the validation loss
                 of a generic model first stays at chance or rises while the model
                 memorises its training samples, for up to several hundred Adam steps
                 and, with one row per block, up to about 200,000 samples (see the

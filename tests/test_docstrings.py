@@ -53,10 +53,7 @@ def test_text_in_braces_within_a_line_is_left_alone():
 def test_classifier_docstrings_hold_the_shared_text_and_no_placeholder(estimator):
     docstring = estimator.__doc__
     assert not re.search(r"^\s*\{\w+\}\s*$", docstring, re.M)
-    epochs = "max_samples_per_epoch"
-    if estimator is not AbsMeanClassifier:  # the set models have shorter epochs
-        epochs = "set_model_max_samples_per_epoch"
-    for name in ("layout_parameters", epochs, "device", "device_"):
+    for name in ("layout_parameters", "max_samples_per_epoch", "device", "device_"):
         first_line = BLOCK_CLASSIFIER_DOCS[name].splitlines()[0]
         assert first_line in docstring, (name, estimator.__name__)
 

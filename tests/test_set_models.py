@@ -386,13 +386,14 @@ def training_samples(epoch):
     return sum(batch.get("train_batch_size", 0) for batch in epoch["batches"])
 
 
-@pytest.mark.parametrize("cls", SET_CLASSIFIERS)
-def test_default_epochs_visit_2000_samples_whatever_the_size_of_the_data(cls):
+def test_deep_sets_default_epochs_visit_2000_samples_whatever_the_data_size():
     # 3,000 samples leave 2,700 for training: an epoch visits 2,000 of them, so
     # that patience counts as many samples as on data of 2,000 (whose epochs are
-    # full passes over 1,800); the next epoch carries on in the same order.
+    # full passes over 1,800); the next epoch carries on in the same order. (The
+    # attention model keeps epochs of 5,000: see its Notes.)
     X, y = make_geneperm(3000, n_columns=6, block_size=4, random_state=0)
-    model = cls(n_columns=6, max_epochs=2, device="cpu", random_state=0).fit(X, y)
+    model = DeepSetsClassifier(n_columns=6, max_epochs=2, device="cpu", random_state=0)
+    model.fit(X, y)
     for epoch in model.net_.history:
         assert training_samples(epoch) == 2000
     X, y = make_geneperm(2000, n_columns=6, block_size=4, random_state=0)
@@ -418,15 +419,18 @@ def test_deep_sets_learns_single_rows_to_the_ceiling():
 
 
 def test_attention_learns_blocks_and_attends_to_changed_rows():
+    # 10,000 training samples: there every default fit of the user guide's grid
+    # (block sizes 2 to 8, seeds 0 to 2) ends within 0.01 of the ceiling. On
+    # 2,000 a fit depends on the machine's arithmetic: this one scored 0.95 on
+    # one machine and 0.77 on another.
     X, y, table = make_geneperm(
-        2000, n_columns=20, block_size=4, return_table=True, random_state=0
+        10_000, n_columns=20, block_size=4, return_table=True, random_state=0
     )
     X_test, y_test = make_geneperm(10_000, block_size=4, table=table, random_state=1)
     model = AttentionMILClassifier(n_columns=20, device="cpu", random_state=0)
     model.fit(X, y)
-    # Measured 0.947 to 0.965 on six seeds (class Notes); the ceiling is 0.969.
     ceiling = bayes_accuracy(4)
-    slack = 0.03 + 4 * standard_error(ceiling, len(y_test))
+    slack = 0.01 + 4 * standard_error(ceiling, len(y_test))
     assert model.score(X_test, y_test) >= ceiling - slack
 
     weights = model.row_attention(X_test)
