@@ -21,8 +21,9 @@ noise replace the start.
 import argparse
 
 import numpy as np
+from _shared import training_and_test_sets
 
-from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
+from geneperm_sk import AbsMeanClassifier, bayes_accuracy
 
 SMALL_SIZES = (128, 256, 384, 512, 768, 1024, 2048)
 VARIANTS = {
@@ -34,15 +35,13 @@ VARIANTS = {
 
 def gaps_to_ceiling(variants, n_samples, n_columns, block_size, seed, args):
     """Fit each variant on one training set; return accuracy - Bayes by name."""
-    X, y, table = make_geneperm(
+    X, y, X_test, y_test = training_and_test_sets(
         n_samples,
+        args.test_size,
         n_columns=n_columns,
         block_size=block_size,
-        return_table=True,
-        random_state=seed,
-    )
-    X_test, y_test = make_geneperm(
-        args.test_size, block_size=block_size, table=table, random_state=seed + 1000
+        seed=seed,
+        test_seed=seed + 1000,
     )
     gaps = {}
     for name, settings in variants.items():

@@ -12,9 +12,11 @@ import argparse
 import statistics
 import time
 
-from geneperm_sk import bayes_accuracy, make_geneperm
+from _shared import training_and_test_sets
+
+from geneperm_sk import bayes_accuracy
 from geneperm_sk.__main__ import ESTIMATORS
-from geneperm_sk._study import _with_row_layout
+from geneperm_sk._geneperm_recipe import _with_row_layout
 
 N_SAMPLES, BLOCK_SIZE, N_COLUMNS, TEST_SIZE = 10_000, 4, 20, 5000
 
@@ -27,15 +29,13 @@ def main():
     times = {name: [] for name in args.estimators}
     scores = {name: [] for name in args.estimators}
     for seed in range(args.seeds):
-        X, y, table = make_geneperm(
+        X, y, X_test, y_test = training_and_test_sets(
             N_SAMPLES,
+            TEST_SIZE,
             n_columns=N_COLUMNS,
             block_size=BLOCK_SIZE,
-            return_table=True,
-            random_state=seed,
-        )
-        X_test, y_test = make_geneperm(
-            TEST_SIZE, block_size=BLOCK_SIZE, table=table, random_state=seed + 1000
+            seed=seed,
+            test_seed=seed + 1000,
         )
         for name in args.estimators:
             # A clone that reads rows of N_COLUMNS, as studies configure it.

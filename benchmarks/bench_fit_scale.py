@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 import torch
+from _shared import best_time
 
 import geneperm_sk._absmean as absmean_module
 import geneperm_sk._block_net as block_net_module
@@ -71,18 +72,6 @@ def resident_bytes(field):
 def reset_peak():
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")
-
-
-def best_time(function, repeats):
-    """The least time of ``repeats`` calls, after ``WARM_UP_CALLS`` untimed ones."""
-    for _ in range(WARM_UP_CALLS):
-        function()
-    times = []
-    for _ in range(repeats):
-        start = clock()
-        function()
-        times.append(clock() - start)
-    return min(times)
 
 
 def forward_pass(blocks, weights, device, buffer):
@@ -176,7 +165,7 @@ def measure(n_samples, dtype, device, repeats):
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    forward_s = best_time(forward, repeats)
+    forward_s = best_time(forward, repeats, clock, WARM_UP_CALLS)
 
     model = AbsMeanClassifier(n_columns=N_COLUMNS, device=str(device), random_state=0)
     # A first fit loads what torch, skorch and scikit-learn load lazily: a cost of
@@ -205,7 +194,9 @@ def measure(n_samples, dtype, device, repeats):
         fit_stages["whole fit"] = clock() - start
         for label, seconds in fit_stages.items():
             stages[label] = min(stages.get(label, np.inf), seconds)
-    predict_s = best_time(lambda: model.decision_function(X), repeats)
+    predict_s = best_time(
+        lambda: model.decision_function(X), repeats, clock, WARM_UP_CALLS
+    )
     history = model.net_.history
     early_stopping = dict(model.net_.callbacks_).get("early_stopping")
     return {

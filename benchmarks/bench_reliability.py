@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 import torch
+from _shared import training_and_test_sets
 
 from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
 
@@ -70,18 +71,13 @@ def success_rate(init, seeds, test_size):
     for n_columns in N_COLUMNS:
         for block_size in BLOCK_SIZES:
             for seed in range(seeds):
-                X, y, table = make_geneperm(
+                X, y, X_test, y_test = training_and_test_sets(
                     N_TRAIN,
+                    test_size,
                     n_columns=n_columns,
                     block_size=block_size,
-                    return_table=True,
-                    random_state=seed,
-                )
-                X_test, y_test = make_geneperm(
-                    test_size,
-                    block_size=block_size,
-                    table=table,
-                    random_state=seed + TEST_SEED_OFFSET,
+                    seed=seed,
+                    test_seed=seed + TEST_SEED_OFFSET,
                 )
                 accuracy, seconds, cosine = fit_and_score(
                     X, y, X_test, y_test, n_columns, seed, init

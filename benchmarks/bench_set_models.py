@@ -33,6 +33,7 @@ import time
 
 import bench_fit
 import torch
+from _shared import training_and_test_sets
 from bench_fit import best_times_interleaved, hand_loop, module_accuracy
 
 from geneperm_sk import (
@@ -52,15 +53,13 @@ MODELS = {
 
 
 def training_cost(args, device):
-    X, y, table = make_geneperm(
+    X, y, X_test, y_test = training_and_test_sets(
         N_SAMPLES,
+        TEST_SIZE,
         n_columns=N_COLUMNS,
         block_size=BLOCK_SIZE,
-        return_table=True,
-        random_state=0,
-    )
-    X_test, y_test = make_geneperm(
-        TEST_SIZE, block_size=BLOCK_SIZE, table=table, random_state=1
+        seed=0,
+        test_seed=1,
     )
     print(
         f"1. training cost: make_geneperm({N_SAMPLES}, block_size={BLOCK_SIZE}, "
@@ -135,15 +134,13 @@ def default_fits(args, device):
     models = {"AbsMeanClassifier": AbsMeanClassifier, **MODELS}
     warm_up(models.values(), device)
     for seed in range(args.seeds):
-        X, y, table = make_geneperm(
+        X, y, X_test, y_test = training_and_test_sets(
             args.n_samples,
+            TEST_SIZE,
             n_columns=N_COLUMNS,
             block_size=BLOCK_SIZE,
-            return_table=True,
-            random_state=seed,
-        )
-        X_test, y_test = make_geneperm(
-            TEST_SIZE, block_size=BLOCK_SIZE, table=table, random_state=seed + 1000
+            seed=seed,
+            test_seed=seed + 1000,
         )
         for name, cls in models.items():
             model = cls(n_columns=N_COLUMNS, device=str(device), random_state=seed)
@@ -197,18 +194,13 @@ def grid(args, device):
             for block_size in args.grid_block_sizes:
                 for n_columns in args.grid_n_columns:
                     for seed in range(args.seeds):
-                        X, y, table = make_geneperm(
+                        X, y, X_test, y_test = training_and_test_sets(
                             n_samples,
+                            TEST_SIZE,
                             n_columns=n_columns,
                             block_size=block_size,
-                            return_table=True,
-                            random_state=seed,
-                        )
-                        X_test, y_test = make_geneperm(
-                            TEST_SIZE,
-                            block_size=block_size,
-                            table=table,
-                            random_state=seed + 1000,
+                            seed=seed,
+                            test_seed=seed + 1000,
                         )
                         model = cls(
                             n_columns=n_columns,

@@ -24,23 +24,13 @@ import time
 
 import numpy as np
 import torch
+from _shared import best_time
 
 from geneperm_sk import AbsMeanClassifier, make_geneperm
 from geneperm_sk._block_net import ADAM_OPTIONS
 
 N_SAMPLES, BLOCK_SIZE, N_COLUMNS, BATCH_SIZE = 10_000, 16, 64, 256
 clock = time.perf_counter
-
-
-def best_time(function, repeats, warm_up=20):
-    for _ in range(warm_up):
-        function()
-    times = []
-    for _ in range(repeats):
-        start = clock()
-        function()
-        times.append(clock() - start)
-    return min(times)
 
 
 def main():
@@ -110,7 +100,10 @@ def main():
         f"best of {args.repeats}; {args.clock} clock"
     )
     floor = None
-    results = [(label, best_time(function, args.repeats)) for label, function in rows]
+    results = [
+        (label, best_time(function, args.repeats, clock, warm_up_calls=20))
+        for label, function in rows
+    ]
     floor = results[-1][1]
     for label, seconds in results:
         print(f"  {label:<48} {seconds * 1e3:7.3f} ms  {seconds / floor:5.2f} passes")
