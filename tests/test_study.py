@@ -36,7 +36,7 @@ from geneperm_sk._geneperm_recipe import (
     _point_seeds,
     _with_row_layout,
 )
-from geneperm_sk._results_file import describe_differences
+from geneperm_sk._results_file import RecordSchema, ResultsFile, describe_differences
 from geneperm_sk._study import RECORD_FIELDS, plan_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -364,6 +364,28 @@ def test_an_interrupted_study_resumes_to_the_file_of_an_uninterrupted_one(tmp_pa
     whole, final = read_frame(tmp_path / "whole.csv"), read_frame(path)
     columns = [name for name in RECORD_FIELDS if name != "mean_fit_time"]
     assert final[columns].equals(whole[columns])
+
+
+class InterruptedBookkeeping(list):
+    """A list whose append is interrupted, as by a Ctrl-C landing there."""
+
+    def append(self, item):
+        raise KeyboardInterrupt
+
+
+def test_the_count_of_saved_records_is_that_of_the_file(tmp_path):
+    # Ctrl-C can land after a record's line is written and before any count
+    # kept beside the writes is raised; the interrupted command prints the
+    # count, which must be that of the lines in the file.
+    schema = RecordSchema(fields=(("name", str), ("value", float)), key=("name",))
+    path = tmp_path / "records.csv"
+    with ResultsFile(path, {"kind": "test"}, schema=schema, caller="test") as results:
+        results.append({"name": "a", "value": 1.0})
+        results.order = InterruptedBookkeeping(results.order)
+        with pytest.raises(KeyboardInterrupt):
+            results.append({"name": "b", "value": 2.0})
+        assert path.read_text().splitlines()[1:] == ["a,1.0", "b,2.0"]
+        assert results.n_records == 2
 
 
 def test_a_finished_study_is_not_computed_again(tmp_path):
