@@ -24,9 +24,10 @@ __all__ = ["input_scale", "spectral_parameters", "spectral_start"]
 # (a few MiB) is all the extra memory a pass over them takes.
 _ROWS_PER_CHUNK = 16_384
 # The start reads its rows twice (the moments, then the pooled scores): they are
-# gathered once and kept when they hold at most this many values (32 MiB of
-# float32, MAX_START_ROWS rows of 512 columns), and streamed twice otherwise.
-_KEPT_VALUES = 1 << 23
+# gathered once and kept when both classes' rows take at most this many bytes in
+# the compute dtype (MAX_START_ROWS rows of 512 float32 columns), and streamed
+# twice otherwise.
+_KEPT_BYTES = 32 << 20
 # Chunks of bags also hold at most this many values (4 MiB of float32), so that
 # wide rows (Musk's 166 columns) keep the start's extra memory to a few MiB.
 _BAG_CHUNK_VALUES = 1 << 20
@@ -113,17 +114,13 @@ def _bag_chunks_of(bags, indices, buffers):
 class _KeptChunks:
     """The chunks of ``_chunks_of(X, indices)``, to be read more than once.
 
-    They are gathered once and kept when they hold at most ``_KEPT_VALUES``
-    values (every start of at most ``MAX_START_ROWS`` rows of up to 512
-    columns); larger ones are gathered again for each reading, a chunk's
-    memory at a time.
+    With ``keep`` they are gathered once and kept; otherwise they are gathered
+    again for each reading, a chunk's memory at a time.
     """
 
-    def __init__(self, X, indices):
+    def __init__(self, X, indices, keep):
         self._X, self._indices = X, indices
-        self._kept = None
-        if _n_values(X, indices) <= _KEPT_VALUES:
-            self._kept = list(_chunks_of(X, indices, reuse_memory=False))
+        self._kept = list(_chunks_of(X, indices, reuse_memory=False)) if keep else None
 
     def __iter__(self):
         if self._kept is not None:
@@ -140,9 +137,15 @@ def _n_values(X, indices):
 
 
 def _chunks_by_class(X, y, indices):
-    """The chunks of the negative and of the positive samples at ``indices``."""
+    """The chunks of the negative and of the positive samples at ``indices``,
+    kept in memory when all of them take at most ``_KEPT_BYTES`` in the compute
+    dtype (every start of at most ``MAX_START_ROWS`` rows of up to 512 float32
+    columns)."""
+    rows = X.rows if isinstance(X, Bags) else X
+    item_size = torch.empty((), dtype=_compute_dtype(rows)).element_size()
+    keep = _n_values(X, indices) * item_size <= _KEPT_BYTES
     labels = y.index_select(0, indices)
-    return tuple(_KeptChunks(X, indices[labels == label]) for label in (0, 1))
+    return tuple(_KeptChunks(X, indices[labels == label], keep) for label in (0, 1))
 
 
 def _moment_totals(chunks, n_columns, device):

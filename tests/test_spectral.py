@@ -6,6 +6,7 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
+import geneperm_sk._spectral as spectral_module
 from geneperm_sk import make_geneperm
 from geneperm_sk._layout import Bags
 from geneperm_sk._spectral import (
@@ -183,13 +184,66 @@ def test_the_start_of_large_blocks_reads_a_row_capped_subsample():
 def test_start_gives_the_input_scale_of_the_entries_it_read(spread):
     # The start reads the entries input_scale reads (the same subsample of all
     # samples), so both name the same power of two: the one nearest their root
-    # mean square.
+    # mean square. The positive samples (a fifth) are 8 times larger, so that
+    # the scale of either class alone would be another power of two: at these
+    # spreads the root mean square is at least 0.12 (in log2) from where the
+    # rounding turns.
     rng = np.random.default_rng(3)
-    X = torch.from_numpy(
-        (rng.standard_normal((3000, 5, 7)) * spread).astype(np.float32)
-    )
-    y = torch.from_numpy(rng.integers(0, 2, 3000).astype(np.float32))
+    y = (rng.random(3000) < 0.2).astype(np.float32)
+    X = rng.standard_normal((3000, 5, 7)) * spread
+    X[y == 1] *= 8
+    X, y = torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y)
     _, scale = spectral_start(X, y)
     assert scale == input_scale(X, y)
     root_mean_square = float(np.sqrt(np.mean(X.numpy().astype(np.float64) ** 2)))
-    assert abs(np.log2(scale) - np.log2(root_mean_square)) <= 0.5
+    assert abs(np.log2(scale) - np.log2(root_mean_square)) < 0.5
+    for label in (0, 1):
+        rows = X.numpy()[y.numpy() == label].astype(np.float64)
+        assert abs(np.log2(scale) - np.log2(np.sqrt(np.mean(rows**2)))) > 0.5
+
+
+@pytest.mark.parametrize("kind", ["blocks", "bags"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8])
+def test_a_start_too_large_to_keep_is_streamed_to_the_same_result(
+    kind, dtype, monkeypatch
+):
+    # Both readings of the start's rows, kept in memory or gathered again a
+    # chunk at a time, multiply the same chunks: the results are identical.
+    X, y = make_geneperm(
+        1500, n_columns=10, block_size=6, flatten=False, dtype=dtype, random_state=4
+    )
+    X, y = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
+    if kind == "bags":
+        X = Bags(X.reshape(-1, 10), torch.arange(0, 1500 * 6 + 1, 6))
+    kept = spectral_start(X, y)
+    reads = []
+    real_chunks_of = spectral_module._chunks_of
+
+    def counted_chunks_of(*args, **kwargs):
+        reads.append(kwargs.get("reuse_memory", True))
+        return real_chunks_of(*args, **kwargs)
+
+    monkeypatch.setattr(spectral_module, "_chunks_of", counted_chunks_of)
+    monkeypatch.setattr(spectral_module, "_KEPT_BYTES", 0)
+    streamed = spectral_start(X, y)
+    assert reads == [True] * 4  # each class, for the moments and the scores
+    assert streamed[1] == kept[1]
+    for name, value in kept[0].items():
+        np.testing.assert_array_equal(streamed[0][name], value, err_msg=name)
+
+
+def test_the_start_keeps_its_rows_only_when_both_classes_fit_the_budget(
+    monkeypatch,
+):
+    # The budget counts both classes, in the bytes of the compute dtype
+    # (float64 data stay float64).
+    X, y = make_geneperm(
+        400, n_columns=6, block_size=3, flatten=False, dtype=np.float64, random_state=5
+    )
+    X, y = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
+    indices = torch.arange(400)
+    both_classes = 400 * 3 * 6 * 8
+    for budget, kept in [(both_classes, True), (both_classes - 1, False)]:
+        monkeypatch.setattr(spectral_module, "_KEPT_BYTES", budget)
+        chunks = spectral_module._chunks_by_class(X, y, indices)
+        assert [part._kept is not None for part in chunks] == [kept, kept]
