@@ -214,12 +214,12 @@ class AbsMeanClassifier(BlockNetClassifier):
 
     def _early_stopping_options(self, n_training_samples):
         options = super()._early_stopping_options(n_training_samples)
-        if self.n_iter_to_first_gain == "auto":
+        if self.n_iter_to_first_gain == "auto" and self.init == "spectral":
             # The spectral start is usually at the ceiling already: one epoch
             # (up to max_samples_per_epoch samples) for training to gain on it.
-            # A random start has nothing to keep: wait as long as training runs.
-            wait = 1 if self.init == "spectral" else max(self.max_epochs, 1)
-            options["patience_before_gain"] = wait
+            # A random start has nothing to keep: "auto" waits as long as
+            # training runs, as for any model.
+            options["patience_before_gain"] = 1
         return options
 
     def _extra_callbacks(self):

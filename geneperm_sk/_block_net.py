@@ -383,14 +383,23 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         return scale
 
     def _extra_callbacks(self):
-        """(name, callback) pairs to add, and history keys not to print."""
+        """(name, callback) pairs to add, and history keys not to print.
+
+        The batches the callbacks are shown share memory: each training and
+        validation batch is gathered where the one before it was, so a
+        callback that keeps a batch past its ``on_batch_end`` must copy it.
+        """
         return [], []
 
     def _early_stopping_options(self, n_training_samples):
         """More keyword arguments of :class:`EarlyStoppingFromInitialParameters`
         for a fit on ``n_training_samples`` (default: the wait for the first
-        gain)."""
-        return {"patience_before_gain": self.n_iter_to_first_gain}
+        gain, "auto" waiting as long as training runs; a model class may give
+        "auto" a shorter wait)."""
+        wait = self.n_iter_to_first_gain
+        if wait == "auto":
+            wait = max(self.max_epochs, 1)
+        return {"patience_before_gain": wait}
 
     # -- input -------------------------------------------------------------------
 

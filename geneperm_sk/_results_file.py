@@ -66,7 +66,8 @@ class RecordSchema:
         return ",".join(self.names) + "\n"
 
     def row(self, record):
-        """The CSV line of ``record``: one physical line whatever its values."""
+        """The CSV row of ``record``: one physical line, unless a text field
+        holds a line break (JSON cells never do; a study refuses such names)."""
         values = [
             _json_cell(record[name]) if read == "json" else record[name]
             for name, read in self.fields
@@ -457,12 +458,15 @@ class ResultsFile:
 
     @property
     def n_records(self):
-        # Read back from the file (a record is one line): a count kept beside the
-        # writes misses the record whose line was written just before a Ctrl-C
-        # that lands between the write and the count.
-        with open(self._target, "rb") as file:
-            n_lines = sum(1 for line in file if line.strip())
-        return max(n_lines - 1, 0)
+        # Read back from the file: a count kept beside the writes misses the
+        # record whose line was written just before a Ctrl-C that lands between
+        # the write and the count. (A file removed meanwhile holds none.)
+        try:
+            with open(self._target, newline="", encoding="utf-8") as file:
+                n_rows = sum(1 for row in csv.reader(file) if row)
+        except FileNotFoundError:
+            return 0
+        return max(n_rows - 1, 0)
 
     def append(self, record):
         """Append ``record`` as one line, flushed before returning."""

@@ -406,6 +406,19 @@ def test_non_finite_bags_are_named_at_prediction(cls):
         model.predict(bags)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("cls", BLOCK_CLASSIFIERS)
+def test_non_finite_blocks_are_named_by_a_model_fitted_on_bags(cls, bad):
+    # A model fitted on bags predicts 3-D blocks of any size: they are checked
+    # as blocks are, with scikit-learn's error.
+    bags, y = random_bags()
+    model = fit_on_bags(cls, bags, y)
+    blocks = np.ones((6, 3, 5), dtype=np.float32)
+    blocks[4, 2, 1] = bad
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        model.predict(blocks)
+
+
 # -- scikit-learn's tools with lists of bags ---------------------------------------
 
 

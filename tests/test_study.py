@@ -380,12 +380,14 @@ def test_the_count_of_saved_records_is_that_of_the_file(tmp_path):
     schema = RecordSchema(fields=(("name", str), ("value", float)), key=("name",))
     path = tmp_path / "records.csv"
     with ResultsFile(path, {"kind": "test"}, schema=schema, caller="test") as results:
-        results.append({"name": "a", "value": 1.0})
+        results.append({"name": "a\nb", "value": 1.0})  # a row of two lines
         results.order = InterruptedBookkeeping(results.order)
         with pytest.raises(KeyboardInterrupt):
-            results.append({"name": "b", "value": 2.0})
-        assert path.read_text().splitlines()[1:] == ["a,1.0", "b,2.0"]
+            results.append({"name": "c", "value": 2.0})
+        assert path.read_text().splitlines()[1:] == ['"a', 'b",1.0', "c,2.0"]
         assert results.n_records == 2
+        path.unlink()
+        assert results.n_records == 0
 
 
 def test_a_finished_study_is_not_computed_again(tmp_path):
