@@ -408,6 +408,12 @@ def spectral_start(X, y, indices=None):
     n_columns = _n_columns(X)
     chunks = _chunks_by_class(X, y, indices)
     totals = [_moment_totals(part, n_columns, y.device) for part in chunks]
+    if not all(bool(torch.isfinite(total).all()) for total in totals):
+        raise ValueError(
+            "The spectral start computed non-finite second moments from finite X: "
+            "the values of X are too large for float32 arithmetic (their squares "
+            "overflow). Scale the features of X, or pass float64 data."
+        )
     negative, positive = (_second_moments(total) for total in totals)
     n_positive = int((y.index_select(0, indices) == 1).sum())
     labels = np.repeat([0.0, 1.0], [len(indices) - n_positive, n_positive])

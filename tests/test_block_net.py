@@ -175,6 +175,18 @@ def test_training_input_whose_squares_overflow_is_checked_value_by_value():
     assert surely_finite(np.ones((4, 3), dtype=np.float32))
 
 
+@pytest.mark.parametrize("as_bags", [False, True])
+def test_training_input_too_large_for_float32_is_a_clear_error(as_bags):
+    # Finite float32 values of 1e30 pass the input check, but the spectral
+    # start's second moments overflow: a ValueError that says so, not scipy's.
+    X, y = make_geneperm(300, n_columns=8, block_size=4, random_state=2)
+    X = X * np.float32(1e30)
+    if as_bags:
+        X = list(X.reshape(300, 4, 8))
+    with pytest.raises(ValueError, match="too large for float32 arithmetic"):
+        AbsMeanClassifier(n_columns=8, device="cpu").fit(X, y)
+
+
 def test_finite_input_too_large_for_float32_is_a_clear_error():
     model, X, _ = small_fit()
     with pytest.raises(ValueError, match="non-finite logits from finite X"):
