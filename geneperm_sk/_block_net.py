@@ -703,8 +703,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__max_samples_per_iteration=self.max_samples_per_epoch,
             # A training step is done with its batch (forward, backward and
             # Adam's step) before skorch asks for the next: the batches can
-            # share memory, and gathering into fresh pages cost three times the
-            # gather itself.
+            # share memory (a gather into fresh memory costs a third more,
+            # benchmarks/bench_step_cost.py).
             iterator_train__reuse_memory=True,
             iterator_valid=BlockBatchIterator,
             **{
@@ -717,8 +717,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _epoch_table_options(self, hidden_keys):
-        # skorch's epoch table formats every epoch's row whatever the verbosity
-        # (a tenth of an epoch of a small fit): without verbose there is none.
+        # skorch's epoch table formats every epoch's row whatever the
+        # verbosity: without verbose there is none.
         if not self.verbose:
             return {"callbacks__print_log": None}
         return {"callbacks__print_log__keys_ignored": hidden_keys}

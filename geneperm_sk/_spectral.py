@@ -18,7 +18,7 @@ from ._batching import BagSubset, BatchBuffers
 from ._layout import Bags
 from ._modules import segment_pool
 
-__all__ = ["input_scale", "spectral_parameters", "spectral_start"]
+__all__ = ["input_scale", "spectral_start"]
 
 # Rows per chunk when streaming over the training data: the chunk's float32 copy
 # (a few MiB) is all the extra memory a pass over them takes.
@@ -175,18 +175,6 @@ def _second_moments(total):
     return (total / n_rows).cpu().numpy()
 
 
-def _augmented_second_moments(X, y, indices):
-    """Second moments of ``[x_r, 1]`` over rows of negative and of positive blocks.
-
-    Returns two float64 arrays of shape ``(n_columns + 1, n_columns + 1)``.
-    """
-    n_columns = _n_columns(X)
-    return tuple(
-        _second_moments(_moment_totals(chunks, n_columns, y.device))
-        for chunks in _chunks_by_class(X, y, indices)
-    )
-
-
 def _n_columns(X):
     return X.rows.shape[1] if isinstance(X, Bags) else X.shape[-1]
 
@@ -338,7 +326,7 @@ def _fit_output_affine(scores, labels, max_iter=100):
 def input_scale(X, y, indices=None):
     """The power of two nearest the root mean square of the training entries.
 
-    Read from the blocks the spectral start uses (see ``spectral_parameters``);
+    Read from the blocks the spectral start uses (see ``spectral_start``);
     1.0 when they are all zero. A power of two, so that dividing by it is exact.
     """
     if indices is None:
@@ -360,11 +348,6 @@ def _power_of_two_scale(sum_of_squares, n_values):
     if not 0 < mean_square < np.inf:
         return 1.0
     return float(2.0 ** round(0.5 * np.log2(mean_square)))
-
-
-def spectral_parameters(X, y, indices=None):
-    """The parameters of :func:`spectral_start`, without the input scale."""
-    return spectral_start(X, y, indices)[0]
 
 
 def spectral_start(X, y, indices=None):

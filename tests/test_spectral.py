@@ -15,15 +15,24 @@ from geneperm_sk._spectral import (
     MAX_START_ROWS,
     MAX_START_SAMPLES,
     MIN_START_SAMPLES,
-    _augmented_second_moments,
+    _chunks_by_class,
     _fit_output_affine,
+    _moment_totals,
     _penalised_log_loss,
+    _second_moments,
     _start_size,
     _start_subsample,
     input_scale,
-    spectral_parameters,
     spectral_start,
 )
+
+
+def second_moments(X, y, indices):
+    """The start's second moments of [x_r, 1] per class, from torch tensors."""
+    return [
+        _second_moments(_moment_totals(chunks, X.shape[-1], y.device))
+        for chunks in _chunks_by_class(X, y, indices)
+    ]
 
 
 def reference_moments(X, y, indices):
@@ -44,7 +53,7 @@ def test_moments_of_geneperm_data_are_exact(dtype):
         3000, n_columns=12, block_size=7, flatten=False, dtype=dtype, random_state=0
     )
     indices = np.sort(np.random.default_rng(0).choice(3000, 2500, replace=False))
-    moments = _augmented_second_moments(
+    moments = second_moments(
         torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(indices)
     )
     # +-1 entries: every product and every float32 chunk total is an exact integer.
@@ -59,7 +68,7 @@ def test_moments_of_generic_float_data_are_accurate(dtype):
     X = (rng.standard_normal((n_samples, block_size, n_columns)) * 3 + 1).astype(dtype)
     y = rng.integers(0, 2, n_samples)
     indices = np.arange(n_samples)
-    moments = _augmented_second_moments(
+    moments = second_moments(
         torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(indices)
     )
     # Within a chunk, float32 sums of at most _ROWS_PER_CHUNK products of
@@ -79,7 +88,7 @@ def test_start_is_parallel_to_ones_on_geneperm_data_in_every_dtype():
         X, y = make_geneperm(
             2000, n_columns=16, block_size=4, flatten=False, dtype=dtype, random_state=2
         )
-        start = spectral_parameters(torch.from_numpy(X), torch.from_numpy(y))
+        start, _ = spectral_start(torch.from_numpy(X), torch.from_numpy(y))
         weights = start["row_weights"]
         cosine = abs(weights.sum()) / (np.linalg.norm(weights) * np.sqrt(16))
         assert cosine > 0.999
@@ -101,7 +110,7 @@ def test_the_start_keeps_a_rare_class_above_the_subsample_size():
     assert len(kept) == MAX_START_SAMPLES
     assert torch.all(kept[1:] > kept[:-1])
     assert set(rare) <= set(kept.tolist())
-    parameters = spectral_parameters(X, y)
+    parameters, _ = spectral_start(X, y)
     assert np.isfinite(parameters["row_weights"]).all()
 
 

@@ -5,7 +5,7 @@ import torch
 
 from geneperm_sk import make_geneperm
 from geneperm_sk._modules import AbsMeanModule, set_parameters
-from geneperm_sk._spectral import spectral_parameters
+from geneperm_sk._spectral import spectral_start
 
 BLOCK_SIZE, N_COLUMNS = 8, 20
 
@@ -15,7 +15,7 @@ def changed_rows(X):
 
 
 def start_logits(X_train, y_train, X):
-    parameters = spectral_parameters(
+    parameters, _ = spectral_start(
         torch.from_numpy(X_train), torch.as_tensor(y_train, dtype=torch.float32)
     )
     module = AbsMeanModule(N_COLUMNS)
