@@ -12,6 +12,17 @@ from ._spectral import spectral_start
 
 __all__ = ["AbsMeanClassifier"]
 
+# What max_samples_per_epoch="auto" means. After the spectral start an epoch is
+# mostly a check of whether training gains on a start already at the ceiling:
+# with the paired test no trained epoch replaced such a start (the User Guide),
+# and epochs of 1,024 samples kept every fit of benchmarks/bench_reliability.py
+# within a point of the ceiling and its sample-efficiency table as it was, where
+# the 20 Adam steps of an epoch of 5,000 were most of a fit on 10,000 samples
+# (benchmarks/bench_fit_scale.py). A random start needs the long training it
+# had, in the epochs it had.
+SPECTRAL_START_EPOCH_SAMPLES = 1_024
+RANDOM_START_EPOCH_SAMPLES = 5_000
+
 
 @Substitution(**BLOCK_CLASSIFIER_DOCS)
 class AbsMeanClassifier(BlockNetClassifier):
@@ -56,8 +67,15 @@ class AbsMeanClassifier(BlockNetClassifier):
     batch_size : int, default=256
         {batch_size}
 
-    max_samples_per_epoch : int or None, default=5_000
+    max_samples_per_epoch : int, None or "auto", default="auto"
         {max_samples_per_epoch}
+        "auto" is 1,024 after the spectral start and 5,000 after a random one
+        (``init="random"``). The spectral start is usually at the ceiling
+        already, so its first epoch only checks whether training gains on it,
+        and a short epoch checks as well as a long one: the batches are the
+        same either way, the next ones of one running order. With the default
+        ``max_epochs`` a fit from the spectral start then trains on at most
+        20,480 samples, one from a random start on 100,000.
 
     early_stopping : "auto" or bool, default="auto"
         {early_stopping}
@@ -152,6 +170,10 @@ class AbsMeanClassifier(BlockNetClassifier):
     _parameter_constraints: dict = {
         **BlockNetClassifier._parameter_constraints,
         "init": [StrOptions({"spectral", "random"})],
+        "max_samples_per_epoch": [
+            *BlockNetClassifier._parameter_constraints["max_samples_per_epoch"],
+            StrOptions({"auto"}),
+        ],
     }
 
     # |w . x + b1| is non-finite for any non-finite entry of x, and so is the logit.
@@ -169,7 +191,7 @@ class AbsMeanClassifier(BlockNetClassifier):
         lr=0.01,
         max_epochs=20,
         batch_size=256,
-        max_samples_per_epoch=5_000,
+        max_samples_per_epoch="auto",
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -212,11 +234,18 @@ class AbsMeanClassifier(BlockNetClassifier):
         set_parameters(module, **parameters)
         return scale
 
+    def _samples_per_epoch(self):
+        if self.max_samples_per_epoch != "auto":
+            return self.max_samples_per_epoch
+        if self.init == "spectral":
+            return SPECTRAL_START_EPOCH_SAMPLES
+        return RANDOM_START_EPOCH_SAMPLES
+
     def _early_stopping_options(self, n_training_samples):
         options = super()._early_stopping_options(n_training_samples)
         if self.n_iter_to_first_gain == "auto" and self.init == "spectral":
             # The spectral start is usually at the ceiling already: one epoch
-            # (up to max_samples_per_epoch samples) for training to gain on it.
+            # (up to 1,024 samples with "auto" epochs) for training to gain on it.
             # A random start has nothing to keep: "auto" waits as long as
             # training runs, as for any model.
             options["patience_before_gain"] = 1

@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
@@ -113,6 +113,14 @@ _ADAM_EPS = 1e-8
 # cap changes nothing; above, it keeps the validation passes, which ran over
 # 100,000 blocks every epoch at 1,000,000 samples, to a fixed cost.
 MAX_VALIDATION_SAMPLES = 15_000
+# The target types scikit-learn's classifiers accept (check_classification_targets).
+_CLASSIFICATION_TARGET_TYPES = (
+    "binary",
+    "multiclass",
+    "multiclass-multioutput",
+    "multilabel-indicator",
+    "multilabel-sequences",
+)
 
 
 def resolve_device(device, owner):
@@ -401,6 +409,11 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             wait = max(self.max_epochs, 1)
         return {"patience_before_gain": wait}
 
+    def _samples_per_epoch(self):
+        """``max_samples_per_epoch`` as a number of samples, or None for full
+        passes (a model class may accept "auto" and give it a meaning)."""
+        return self.max_samples_per_epoch
+
     # -- input -------------------------------------------------------------------
 
     def _as_blocks(self, X, device, block_size=None):
@@ -548,8 +561,15 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             self.block_size_, self.n_columns_ = resolve_layout(
                 name, self.block_size, self.n_columns, layout, X.shape[1]
             )
-        check_classification_targets(y)
+        # scikit-learn's check_classification_targets, with the target type it
+        # computes kept: working it out reads y, and was done twice.
         target_type = type_of_target(y, input_name="y")
+        if target_type not in _CLASSIFICATION_TARGET_TYPES:
+            raise ValueError(
+                f"Unknown label type: {target_type}. Maybe you are trying to fit a "
+                "classifier, which expects discrete classes on a regression target "
+                "with continuous values."
+            )
         if target_type != "binary":
             raise ValueError(
                 "Only binary classification is supported. The type of the target "
@@ -700,7 +720,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             iterator_train=BlockBatchIterator,
             iterator_train__shuffle=True,
             iterator_train__random_state=np.random.default_rng(seed),
-            iterator_train__max_samples_per_iteration=self.max_samples_per_epoch,
+            iterator_train__max_samples_per_iteration=self._samples_per_epoch(),
             # A training step is done with its batch (forward, backward and
             # Adam's step) before skorch asks for the next: the batches can
             # share memory (a gather into fresh memory costs a third more,

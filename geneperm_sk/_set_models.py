@@ -73,8 +73,8 @@ class _SetModelClassifier(BlockNetClassifier):
         }
         if self.n_iter_to_first_gain == "auto":
             per_epoch = n_training_samples
-            if self.max_samples_per_epoch is not None:
-                per_epoch = min(n_training_samples, self.max_samples_per_epoch)
+            if self._samples_per_epoch() is not None:
+                per_epoch = min(n_training_samples, self._samples_per_epoch())
             wait = min(_WAIT_PASSES * n_training_samples, _MAX_WAIT_SAMPLES)
             options["patience_before_gain"] = math.ceil(wait / per_epoch)
         return options

@@ -286,6 +286,50 @@ def test_a_random_start_waits_for_a_gain_as_long_as_training_runs(geneperm_data)
     assert len(clf.fit(X, y).net_.history) == 4
 
 
+def epoch_samples(model):
+    """The training samples each epoch of a fitted model visited."""
+    return [
+        sum(batch.get("train_batch_size", 0) for batch in epoch["batches"])
+        for epoch in model.net_.history
+    ]
+
+
+@pytest.mark.parametrize(
+    ("init", "max_samples_per_epoch", "per_epoch"),
+    [
+        ("spectral", "auto", 1024),
+        ("random", "auto", 5000),
+        ("spectral", 3000, 3000),
+        ("random", 700, 700),
+        ("spectral", None, 5400),  # full passes over the 5,400 training samples
+    ],
+)
+def test_auto_epochs_are_short_after_the_spectral_start_only(
+    init, max_samples_per_epoch, per_epoch
+):
+    X, y = make_geneperm(6000, n_columns=6, block_size=4, random_state=0)
+    model = AbsMeanClassifier(
+        n_columns=6,
+        init=init,
+        max_samples_per_epoch=max_samples_per_epoch,
+        n_iter_to_first_gain=2,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X, y)
+    assert epoch_samples(model) == [per_epoch, per_epoch]
+
+
+def test_shorter_epochs_take_the_same_batches(geneperm_data):
+    # Each epoch takes the next samples of one running order: without early
+    # stopping, 4 epochs of 512 samples train exactly as 2 of 1,024.
+    X, y, _, _ = geneperm_data
+    settings = dict(n_columns=10, early_stopping=False, random_state=0)
+    short = AbsMeanClassifier(max_samples_per_epoch=512, max_epochs=4, **settings)
+    long = AbsMeanClassifier(max_samples_per_epoch=1024, max_epochs=2, **settings)
+    np.testing.assert_array_equal(short.fit(X, y).coef_, long.fit(X, y).coef_)
+    assert epoch_samples(short) == [512] * 4
+
+
 def test_a_kept_start_is_estimated_from_all_the_samples(geneperm_data):
     X, y, _, _ = geneperm_data
     X, y = X[:60], y[:60]

@@ -61,9 +61,12 @@ def test_classifier_docstrings_hold_the_shared_text_and_no_placeholder(estimator
 @pytest.mark.parametrize("estimator", CLASSIFIERS, ids=lambda cls: cls.__name__)
 def test_the_documented_epoch_length_is_the_default(estimator):
     documented = re.search(
-        r"^\s*max_samples_per_epoch : int or None, default=([\d_]+)$",
+        r"^\s*max_samples_per_epoch : int(?:, None or \"auto\"| or None), "
+        r"default=(\"auto\"|[\d_]+)$",
         estimator.__doc__,
         re.M,
     )
     default = estimator().get_params()["max_samples_per_epoch"]
-    assert int(documented.group(1).replace("_", "")) == default
+    assert documented is not None, estimator.__name__
+    written = documented.group(1)
+    assert (written.strip('"') if default == "auto" else int(written)) == default
