@@ -24,10 +24,13 @@ run). Everything runs on one torch thread, as fits on the CPU do.
 ``--n-samples`` sets the training size of 2. ``--max-samples-per-epoch`` fits
 the set models of 2 and 3 with another epoch length (5000 was their default
 before epochs of 2,000 samples), to print the previous defaults' figures with
-the same code.
+the same code; ``--set NAME=VALUE ...`` sets any other of their parameters
+there (``--set batch_size=128 "row_hidden_sizes=(32, 32)"``), and ``--models``
+picks which set models 2 and 3 fit.
 """
 
 import argparse
+import ast
 import statistics
 import time
 
@@ -131,7 +134,7 @@ def default_fits(args, device):
         f"{'accuracy':>9} {'gap':>7}"
     )
     summary = {}
-    models = {"AbsMeanClassifier": AbsMeanClassifier, **MODELS}
+    models = {"AbsMeanClassifier": AbsMeanClassifier, **selected(args)}
     warm_up(models.values(), device)
     for seed in range(args.seeds):
         X, y, X_test, y_test = training_and_test_sets(
@@ -145,7 +148,7 @@ def default_fits(args, device):
         for name, cls in models.items():
             model = cls(n_columns=N_COLUMNS, device=str(device), random_state=seed)
             if cls in MODELS.values():
-                model.set_params(**epoch_length(args))
+                model.set_params(**set_model_params(args))
             seconds, _ = bench_fit.timed(
                 lambda model=model, X=X, y=y: model.fit(X, y), device
             )
@@ -167,11 +170,31 @@ def default_fits(args, device):
     print("  target: set models under 1 s, within 0.01 of Bayes")
 
 
-def epoch_length(args):
-    """The set models' parameters that ``--max-samples-per-epoch`` sets."""
-    if args.max_samples_per_epoch is None:
-        return {}
-    return {"max_samples_per_epoch": args.max_samples_per_epoch}
+def set_model_params(args):
+    """The set models' parameters that ``--max-samples-per-epoch`` and ``--set``
+    give."""
+    params = dict(args.set)
+    if args.max_samples_per_epoch is not None:
+        params["max_samples_per_epoch"] = args.max_samples_per_epoch
+    return params
+
+
+def selected(args):
+    """The set models of ``--models``."""
+    return {name: MODELS[name] for name in args.models}
+
+
+def parameter(text):
+    """``NAME=VALUE`` of ``--set``, VALUE a Python literal."""
+    name, separator, value = text.partition("=")
+    if not separator or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise argparse.ArgumentTypeError(
+            f"the value of {name} must be a Python literal, got {value!r}"
+        ) from None
 
 
 def grid(args, device):
@@ -188,8 +211,8 @@ def grid(args, device):
         f"{'fit s':>6} {'epochs':>6} {'accuracy':>8} {'gap':>7}"
     )
     totals = {}
-    warm_up(MODELS.values(), device)
-    for name, cls in MODELS.items():
+    warm_up(selected(args).values(), device)
+    for name, cls in selected(args).items():
         for n_samples in args.grid_n_samples:
             for block_size in args.grid_block_sizes:
                 for n_columns in args.grid_n_columns:
@@ -206,7 +229,7 @@ def grid(args, device):
                             n_columns=n_columns,
                             device=str(device),
                             random_state=seed,
-                            **epoch_length(args),
+                            **set_model_params(args),
                         )
                         seconds, _ = bench_fit.timed(
                             lambda model=model, X=X, y=y: model.fit(X, y), device
@@ -231,9 +254,10 @@ def grid(args, device):
 
 
 def describe_epochs(args):
-    if args.max_samples_per_epoch is None:
+    params = set_model_params(args)
+    if not params:
         return ""
-    return f" with max_samples_per_epoch={args.max_samples_per_epoch}"
+    return " with " + ", ".join(f"{name}={value!r}" for name, value in params.items())
 
 
 def main():
@@ -273,6 +297,22 @@ def main():
         default=None,
         help="the set models' epoch length in the default fits and the grid "
         "(default: their default)",
+    )
+    parser.add_argument(
+        "--set",
+        type=parameter,
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="more parameters of the set models in the default fits and the grid, "
+        "e.g. batch_size=128 'row_hidden_sizes=(32, 32)'",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(MODELS),
+        default=list(MODELS),
+        help="the set models of the default fits and the grid (default: both)",
     )
     parser.add_argument(
         "--clock",
