@@ -1,7 +1,6 @@
 """skorch callbacks used by the block classifiers."""
 
 import math
-from copy import deepcopy
 
 import numpy as np
 import torch
@@ -185,7 +184,7 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
         self.dynamic_threshold_ = self._calc_new_threshold(self.initial_score)
-        self.initial_model_weights_ = deepcopy(net.module_.state_dict())
+        self.initial_model_weights_ = _parameters_copy(net.module_)
         self.best_model_weights_ = self.initial_model_weights_
         self.best_epoch_ = 0
         self.best_is_gain_ = False
@@ -199,7 +198,7 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
             self.misses_ = 0
             self.dynamic_threshold_ = self._calc_new_threshold(score)
             self.best_epoch_ = net.history[-1, "epoch"]
-            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+            self.best_model_weights_ = _parameters_copy(net.module_)
             is_gain = self._is_gain(score, net)
             self.best_is_gain_ = is_gain
         else:
@@ -234,6 +233,13 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         self.sample_losses = None
         self.initial_losses = None
         super().on_train_end(net, **kwargs)
+
+
+def _parameters_copy(module):
+    """A copy of ``module``'s state dict to restore it from: its tensors cloned
+    (a deep copy of the dict also copied Python objects around them, several
+    times the cost for the few small tensors of these models)."""
+    return {name: value.detach().clone() for name, value in module.state_dict().items()}
 
 
 def paired_gain(differences):
