@@ -222,6 +222,10 @@ def test_more_than_two_classes_is_an_error():
         ({"device": "mps"}, "'device' parameter .* Got 'mps', a 'mps' device"),
         ({"device": "meta"}, "'device' parameter .* Got 'meta', a 'meta' device"),
         ({"max_samples_per_epoch": 0}, "'max_samples_per_epoch' .* Got 0"),
+        (
+            {"max_samples_per_epoch": "fast"},
+            "'max_samples_per_epoch' parameter .* \\{'auto'\\}. Got 'fast'",
+        ),
         ({"random_state": "seed"}, "'random_state' parameter .* Got 'seed'"),
         ({"verbose": "loud"}, "'verbose' parameter .* Got 'loud'"),
     ],

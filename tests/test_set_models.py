@@ -247,6 +247,11 @@ COMMON_INVALID = [
     ({"max_epochs": -1}, "'max_epochs' parameter .* Got -1"),
     ({"batch_size": 0}, "'batch_size' parameter .* Got 0"),
     ({"max_samples_per_epoch": 0}, "'max_samples_per_epoch' parameter .* Got 0"),
+    # "auto" is AbsMean's (short epochs after its spectral start), not theirs.
+    (
+        {"max_samples_per_epoch": "auto"},
+        "'max_samples_per_epoch' parameter .* Got 'auto'",
+    ),
     ({"early_stopping": "yes"}, "'early_stopping' parameter .* Got 'yes'"),
     ({"validation_fraction": 1.0}, "'validation_fraction' parameter .* Got 1.0"),
     ({"n_iter_no_change": 0}, "'n_iter_no_change' parameter .* Got 0"),
