@@ -72,10 +72,12 @@ class AbsMeanClassifier(BlockNetClassifier):
         "auto" is 1,024 after the spectral start and 5,000 after a random one
         (``init="random"``). The spectral start is usually at the ceiling
         already, so its first epoch only checks whether training gains on it,
-        and a short epoch checks as well as a long one: the batches are the
-        same either way, the next ones of one running order. With the default
-        ``max_epochs`` a fit from the spectral start then trains on at most
-        20,480 samples, one from a random start on 100,000.
+        and a short epoch checks as well as a long one: the samples come in the
+        same order either way, the next ones of one running order. Patience
+        (``n_iter_no_change``) and ``max_epochs`` count these epochs: with the
+        defaults a fit from the spectral start stops after 5,120 samples
+        without improvement and trains on at most 20,480, one from a random
+        start on 100,000.
 
     early_stopping : "auto" or bool, default="auto"
         {early_stopping}

@@ -25,8 +25,8 @@ __all__ = ["input_scale", "spectral_start"]
 _ROWS_PER_CHUNK = 16_384
 # The start reads its rows twice (the moments, then the pooled scores): they are
 # gathered once and kept when both classes' rows take at most this many bytes in
-# the compute dtype (MAX_START_ROWS rows of 512 float32 columns), and streamed
-# twice otherwise.
+# the compute dtype (every start of MAX_START_ROWS rows of up to 1,024 float32
+# columns), and streamed twice otherwise.
 _KEPT_BYTES = 32 << 20
 # Chunks of bags also hold at most this many values (4 MiB of float32), so that
 # wide rows (Musk's 166 columns) keep the start's extra memory to a few MiB.
@@ -140,7 +140,7 @@ def _n_values(X, indices):
 def _chunks_by_class(X, y, indices):
     """The chunks of the negative and of the positive samples at ``indices``,
     kept in memory when all of them take at most ``_KEPT_BYTES`` in the compute
-    dtype (every start of at most ``MAX_START_ROWS`` rows of up to 512 float32
+    dtype (every start of at most ``MAX_START_ROWS`` rows of up to 1,024 float32
     columns)."""
     rows = X.rows if isinstance(X, Bags) else X
     item_size = torch.empty((), dtype=_compute_dtype(rows)).element_size()
