@@ -124,7 +124,7 @@ def warm_up(classes, device):
 
 def default_fits(args, device):
     print(
-        f"\n2. default fits{describe_epochs(args)} on make_geneperm({args.n_samples}, "
+        f"\n2. default fits{describe_params(args)} on make_geneperm({args.n_samples}, "
         f"block_size={BLOCK_SIZE}, n_columns={N_COLUMNS}), {TEST_SIZE} fresh test "
         "samples; seeds "
         f"0-{args.seeds - 1}; Bayes-optimal accuracy {bayes_accuracy(BLOCK_SIZE):.4f}"
@@ -179,6 +179,26 @@ def set_model_params(args):
     return params
 
 
+# What the script sets itself in every fit.
+_FIXED_PARAMS = ("n_columns", "random_state", "device")
+
+
+def check_set_model_params(parser, args):
+    """Refuse, before any fit, a ``--set`` name that is not a parameter of every
+    model of ``--models``, one the script sets itself, or one given twice."""
+    names = [name for name, _ in args.set]
+    if args.max_samples_per_epoch is not None:
+        names.append("max_samples_per_epoch")
+    for name in names:
+        if names.count(name) > 1:
+            parser.error(f"{name} is set more than once")
+        if name in _FIXED_PARAMS:
+            parser.error(f"--set {name}: the script sets {name} itself")
+        for model_name, cls in selected(args).items():
+            if name not in cls().get_params():
+                parser.error(f"--set {name}: {model_name} has no parameter {name}")
+
+
 def selected(args):
     """The set models of ``--models``."""
     return {name: MODELS[name] for name in args.models}
@@ -201,7 +221,7 @@ def grid(args, device):
     """Default fits of the set models over block sizes, widths and training
     sizes: accuracy, gap to the Bayes ceiling, fit time and epochs."""
     print(
-        f"\n3. set models' default fits{describe_epochs(args)}: block sizes "
+        f"\n3. set models' default fits{describe_params(args)}: block sizes "
         f"{args.grid_block_sizes}, n_columns {args.grid_n_columns}, training sizes "
         f"{args.grid_n_samples}, seeds 0-{args.seeds - 1}; {TEST_SIZE} fresh test "
         "samples"
@@ -253,7 +273,7 @@ def grid(args, device):
         )
 
 
-def describe_epochs(args):
+def describe_params(args):
     params = set_model_params(args)
     if not params:
         return ""
@@ -302,6 +322,7 @@ def main():
         "--set",
         type=parameter,
         nargs="+",
+        action="extend",
         default=[],
         metavar="NAME=VALUE",
         help="more parameters of the set models in the default fits and the grid, "
@@ -322,6 +343,7 @@ def main():
         "a busy machine; CPU only)",
     )
     args = parser.parse_args()
+    check_set_model_params(parser, args)
     device = torch.device(args.device)
     if args.clock == "cpu":
         if device.type != "cpu":

@@ -6,8 +6,8 @@ of 5,000 samples without early stopping are scored on 50,000 fresh blocks; the
 script prints the mean per-sample log-loss, its coefficient of variation
 (standard deviation over mean) and the number of validation samples that puts
 the standard error of the mean loss at a third of the 10% margin by which an
-epoch must beat the start (``(cv / 0.033) ** 2``). ``MAX_VALIDATION_SAMPLES`` in ``_block_net.py`` is
-derived from these figures.
+epoch must beat the start (``(cv / 0.033) ** 2``). ``MAX_VALIDATION_SAMPLES``
+in ``_block_net.py`` is derived from these figures.
 """
 
 import torch
