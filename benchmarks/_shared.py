@@ -6,6 +6,8 @@ it first on ``sys.path``, so they import this module by its name.
 
 import time
 
+import numpy as np
+
 from geneperm_sk import make_geneperm
 
 
@@ -24,18 +26,23 @@ def best_time(function, repeats, clock=time.perf_counter, warm_up_calls=2):
 
 
 def training_and_test_sets(
-    n_samples, test_size, *, n_columns, block_size, seed, test_seed
+    n_samples, test_size, *, n_columns, block_size, seed, test_seed, dtype=np.float32
 ):
     """``X, y, X_test, y_test``: a training set drawn with ``seed`` and a test
-    set drawn with ``test_seed`` from the same table."""
+    set drawn with ``test_seed`` from the same table, both of ``dtype``."""
     X, y, table = make_geneperm(
         n_samples,
         n_columns=n_columns,
         block_size=block_size,
+        dtype=dtype,
         return_table=True,
         random_state=seed,
     )
     X_test, y_test = make_geneperm(
-        test_size, block_size=block_size, table=table, random_state=test_seed
+        test_size,
+        block_size=block_size,
+        table=table,
+        dtype=dtype,
+        random_state=test_seed,
     )
     return X, y, X_test, y_test

@@ -36,11 +36,11 @@ import time
 
 import numpy as np
 import torch
-from _shared import best_time
+from _shared import best_time, training_and_test_sets
 
 import geneperm_sk._absmean as absmean_module
 import geneperm_sk._block_net as block_net_module
-from geneperm_sk import AbsMeanClassifier, bayes_accuracy, make_geneperm
+from geneperm_sk import AbsMeanClassifier, bayes_accuracy
 
 BLOCK_SIZE = 16
 N_COLUMNS = 64
@@ -142,16 +142,14 @@ def measure(n_samples, dtype, device, repeats):
     # The floor runs on one torch thread, as fits and predictions on the CPU do.
     torch.set_num_threads(1)
     rss_before_data = resident_bytes("VmRSS")
-    X, y, table = make_geneperm(
+    X, y, X_test, y_test = training_and_test_sets(
         n_samples,
+        N_TEST,
         n_columns=N_COLUMNS,
         block_size=BLOCK_SIZE,
+        seed=0,
+        test_seed=1,
         dtype=dtype,
-        return_table=True,
-        random_state=0,
-    )
-    X_test, y_test = make_geneperm(
-        N_TEST, block_size=BLOCK_SIZE, table=table, dtype=dtype, random_state=1
     )
     device = torch.device(device)
     blocks = torch.from_numpy(X.reshape(n_samples, BLOCK_SIZE, N_COLUMNS))
