@@ -44,6 +44,18 @@ class BlockSubset(torch.utils.data.Dataset):
         """The samples at ``indices`` (positions in the whole data), sharing memory."""
         return type(self)(self.X, self.y, indices)
 
+    def n_bytes(self):
+        """The memory the samples of the subset take in the data's dtype."""
+        return len(self) * self.X[0].numel() * self.X.element_size() if len(self) else 0
+
+    def gathered(self):
+        """The samples of the subset gathered into new memory: a subset of all
+        of it, whose batches in order are views (for float32 data)."""
+        if self.indices is None:
+            return self
+        y = None if self.y is None else self.y.index_select(0, self.indices)
+        return type(self)(self.X.index_select(0, self.indices), y)
+
     def batch(self, positions, buffers=None):
         """The float32 samples and the targets at ``positions`` of the subset.
 
@@ -135,6 +147,18 @@ class BagSubset(torch.utils.data.Dataset):
     def subset(self, indices):
         """The bags at ``indices`` (positions in the whole data), sharing memory."""
         return type(self)(self.rows, self.offsets, self.y, indices)
+
+    def n_bytes(self):
+        """The memory the rows of the subset take in the data's dtype."""
+        n_values = int(self.sizes().sum()) * self.rows.shape[1]
+        return n_values * self.rows.element_size()
+
+    def gathered(self):
+        """The bags of the subset gathered into new memory: a subset of all of
+        it, whose batches in order are views (for float32 data)."""
+        if self.indices is None:
+            return self
+        return type(self)(*self.gather(slice(None)))
 
     def bags_at(self, positions):
         """The positions of the bags in the whole data (a slice or a tensor)."""

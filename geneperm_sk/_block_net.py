@@ -113,6 +113,12 @@ _ADAM_EPS = 1e-8
 # cap changes nothing; above, it keeps the validation passes, which ran over
 # 100,000 blocks every epoch at 1,000,000 samples, to a fixed cost.
 MAX_VALIDATION_SAMPLES = 15_000
+# The validation samples are read once per epoch and again for the gain test: up
+# to this many bytes of them are gathered once, and each pass over them is then
+# slices of that copy (at 10,000 blocks of 16 x 64 the fit's second gather of
+# them cost more than its validation pass); more are gathered a batch at a time
+# on each pass, so that the copy never weighs on the memory of a large fit.
+_GATHERED_VALIDATION_BYTES = 32 << 20
 # The target types scikit-learn's classifiers accept (check_classification_targets).
 _CLASSIFICATION_TARGET_TYPES = (
     "binary",
@@ -293,16 +299,17 @@ class _BlockNet(NeuralNetBinaryClassifier):
 
 
 class _IndexSplit:
-    """A skorch ``train_split``: fixed train and validation positions, no copies."""
+    """A skorch ``train_split``: the training samples at fixed positions, without
+    a copy, and a fixed validation subset."""
 
-    def __init__(self, train, valid):
+    def __init__(self, train, valid_subset):
         self.train = train
-        self.valid = valid
+        self.valid_subset = valid_subset
 
     def __call__(self, dataset, y=None, **fit_params):
         if not isinstance(dataset, BlockSubset | BagSubset):
             dataset = BlockSubset(dataset.X, dataset.y)
-        return dataset.subset(self.train), dataset.subset(self.valid)
+        return dataset.subset(self.train), self.valid_subset
 
 
 class BlockNetClassifier(ClassifierMixin, BaseEstimator):
@@ -618,6 +625,8 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
         callbacks = [("stop_on_divergence", StopOnDivergence()), *callbacks]
         if early_stopping:
             valid_subset = dataset.subset(valid)
+            if valid_subset.n_bytes() <= _GATHERED_VALIDATION_BYTES:
+                valid_subset = valid_subset.gathered()
             initial_losses = self._validation_losses(module, valid_subset)
             gain_test = {}
             if self._gain_standard_errors is not None:
@@ -644,7 +653,7 @@ class BlockNetClassifier(ClassifierMixin, BaseEstimator):
             module,
             callbacks=callbacks,
             hidden_keys=hidden_keys,
-            train_split=_IndexSplit(train, valid) if early_stopping else None,
+            train_split=_IndexSplit(train, valid_subset) if early_stopping else None,
             seed=seed,
             device=device,
             input_scale=scale,

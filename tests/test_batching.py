@@ -3,7 +3,7 @@ import pytest
 import torch
 from skorch.dataset import Dataset
 
-from geneperm_sk._batching import BlockBatchIterator, BlockSubset
+from geneperm_sk._batching import BagSubset, BlockBatchIterator, BlockSubset
 
 
 def make_subset(n_samples=10, indices=None, dtype=torch.float32):
@@ -89,3 +89,34 @@ def test_a_cap_above_the_sample_count_changes_nothing():
 def test_shuffling_needs_a_generator():
     with pytest.raises(ValueError, match="needs a numpy Generator as random_state"):
         BlockBatchIterator(make_subset(), batch_size=2, shuffle=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.float32, torch.float64])
+def test_a_gathered_subset_holds_the_same_samples_in_new_memory(dtype):
+    subset = make_subset(indices=torch.tensor([7, 2, 5]), dtype=dtype)
+    assert subset.n_bytes() == 3 * 3 * subset.X.element_size()
+    gathered = subset.gathered()
+    assert gathered.indices is None and len(gathered) == 3
+    assert gathered.X.data_ptr() != subset.X.data_ptr()
+    assert gathered.X.dtype == dtype
+    assert gathered.n_bytes() == subset.n_bytes()
+    expected = list(BlockBatchIterator(subset, batch_size=2))
+    for (X, y), (X_expected, y_expected) in zip(
+        BlockBatchIterator(gathered, batch_size=2), expected, strict=True
+    ):
+        assert torch.equal(X, X_expected) and torch.equal(y, y_expected)
+
+
+def test_a_gathered_subset_of_bags_holds_the_same_bags():
+    rows = torch.arange(20, dtype=torch.float32).reshape(10, 2)
+    offsets = torch.tensor([0, 1, 4, 6, 10])
+    subset = BagSubset(rows, offsets, torch.arange(4), torch.tensor([3, 0, 2]))
+    assert subset.n_bytes() == (4 + 1 + 2) * 2 * 4
+    gathered = subset.gathered()
+    assert gathered.indices is None and gathered.n_bytes() == subset.n_bytes()
+    for position in range(3):
+        expected = subset.batch(torch.tensor([position]))
+        batch = gathered.batch(slice(position, position + 1))
+        assert torch.equal(batch.X["X"], expected.X["X"])
+        assert torch.equal(batch.X["offsets"], expected.X["offsets"])
+        assert torch.equal(batch.y, expected.y)

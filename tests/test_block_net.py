@@ -17,13 +17,14 @@ from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
 import geneperm_sk
+import geneperm_sk._block_net as block_net_module
 from geneperm_sk import (
     AbsMeanClassifier,
     AttentionMILClassifier,
     DeepSetsClassifier,
     make_geneperm,
 )
-from geneperm_sk._batching import BlockBatchIterator
+from geneperm_sk._batching import BagSubset, BlockBatchIterator, BlockSubset
 from geneperm_sk._layout import check_finite_blocks, surely_finite
 
 BLOCK_CLASSIFIERS = [AbsMeanClassifier, DeepSetsClassifier, AttentionMILClassifier]
@@ -503,3 +504,31 @@ def test_saving_over_a_file_replaces_it_whole(tmp_path):
     model.save(path)
     assert AbsMeanClassifier.load(path).predict(X).shape == (len(X),)
     assert sorted(os.listdir(tmp_path)) == ["model.json"]
+
+
+@pytest.mark.parametrize("as_bags", [False, True])
+def test_gathering_the_validation_samples_changes_no_result(as_bags, monkeypatch):
+    # Small validation parts are gathered once and read as slices of the copy;
+    # larger ones a batch at a time from the data. Both read the same values
+    # in passes of the same shapes: the same losses, bit for bit.
+    X, y = make_geneperm(600, n_columns=6, block_size=3, random_state=0)
+    if as_bags:
+        X = list(X.reshape(600, 3, 6))
+    settings = dict(n_columns=6, init="random", max_epochs=3, random_state=0)
+    subset_class = BagSubset if as_bags else BlockSubset
+    gather = subset_class.gathered
+    calls = []
+    monkeypatch.setattr(
+        subset_class, "gathered", lambda self: calls.append(len(self)) or gather(self)
+    )
+    gathered = AbsMeanClassifier(**settings).fit(X, y)
+    assert calls == [60]  # the validation tenth, gathered once
+    monkeypatch.setattr(block_net_module, "_GATHERED_VALIDATION_BYTES", 0)
+    indexed = AbsMeanClassifier(**settings).fit(X, y)
+    assert calls == [60]
+    assert len(gathered.net_.history) == 3
+    np.testing.assert_array_equal(
+        gathered.net_.history[:, "valid_loss"], indexed.net_.history[:, "valid_loss"]
+    )
+    np.testing.assert_array_equal(gathered.coef_, indexed.coef_)
+    assert gathered.net_.train_split is None
