@@ -44,9 +44,13 @@ class BlockSubset(torch.utils.data.Dataset):
         """The samples at ``indices`` (positions in the whole data), sharing memory."""
         return type(self)(self.X, self.y, indices)
 
+    def n_values(self):
+        """How many values the samples of the subset hold."""
+        return len(self) * self.X[0].numel() if len(self) else 0
+
     def n_bytes(self):
         """The memory the samples of the subset take in the data's dtype."""
-        return len(self) * self.X[0].numel() * self.X.element_size() if len(self) else 0
+        return self.n_values() * self.X.element_size()
 
     def gathered(self):
         """The samples of the subset gathered into new memory: a subset of all
@@ -148,10 +152,13 @@ class BagSubset(torch.utils.data.Dataset):
         """The bags at ``indices`` (positions in the whole data), sharing memory."""
         return type(self)(self.rows, self.offsets, self.y, indices)
 
+    def n_values(self):
+        """How many values the rows of the subset hold."""
+        return int(self.sizes().sum()) * self.rows.shape[1]
+
     def n_bytes(self):
         """The memory the rows of the subset take in the data's dtype."""
-        n_values = int(self.sizes().sum()) * self.rows.shape[1]
-        return n_values * self.rows.element_size()
+        return self.n_values() * self.rows.element_size()
 
     def gathered(self):
         """The bags of the subset gathered into new memory: a subset of all of

@@ -14,7 +14,7 @@ import scipy.linalg
 import torch
 from scipy.special import expit, xlogy
 
-from ._batching import BagSubset, BatchBuffers
+from ._batching import BagSubset, BatchBuffers, BlockSubset
 from ._layout import Bags
 from ._modules import segment_pool
 
@@ -129,22 +129,17 @@ class _KeptChunks:
         return _chunks_of(self._X, self._indices)
 
 
-def _n_values(X, indices):
-    """How many values the blocks or bags of ``X`` at ``indices`` hold."""
-    if isinstance(X, Bags):
-        sizes = X.offsets[1:] - X.offsets[:-1]
-        return int(sizes.index_select(0, indices).sum()) * X.rows.shape[1]
-    return len(indices) * X[0].numel() if len(X) else 0
-
-
 def _chunks_by_class(X, y, indices):
     """The chunks of the negative and of the positive samples at ``indices``,
     kept in memory when all of them take at most ``_KEPT_BYTES`` in the compute
     dtype (every start of at most ``MAX_START_ROWS`` rows of up to 1,024 float32
     columns)."""
-    rows = X.rows if isinstance(X, Bags) else X
+    if isinstance(X, Bags):
+        rows, subset = X.rows, BagSubset(X.rows, X.offsets, None, indices)
+    else:
+        rows, subset = X, BlockSubset(X, None, indices)
     item_size = torch.empty((), dtype=_compute_dtype(rows)).element_size()
-    keep = _n_values(X, indices) * item_size <= _KEPT_BYTES
+    keep = subset.n_values() * item_size <= _KEPT_BYTES
     labels = y.index_select(0, indices)
     return tuple(_KeptChunks(X, indices[labels == label], keep) for label in (0, 1))
 
