@@ -129,6 +129,20 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         How many standard errors of the paired differences the mean
         improvement must exceed, with ``initial_losses``.
 
+    patience_growth : float, default=None
+        After the first gain, wait at least this fraction of the epochs up to
+        the last improvement, ``ceil(patience_growth * epoch)``, when that is
+        more than ``patience``: a model that took long to start learning also
+        learns on in steps with plateaus between them, while one that learnt at
+        once is done soon. None waits ``patience`` epochs throughout.
+
+    restore_lowest : bool, default=False
+        Restore the epoch of the lowest score, even when it beat the improvement
+        before it by less than ``threshold``: the threshold then decides only
+        when the patience starts again, so that the small dips of a validation
+        loss that wanders around its best do not prolong training, yet the best
+        of those dips is kept. False restores the last improvement, as skorch.
+
     **kwargs
         Passed to :class:`skorch.callbacks.EarlyStopping`; ``load_best`` is True.
     """
@@ -141,6 +155,8 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         initial_losses=None,
         sample_losses=None,
         gain_standard_errors=2.0,
+        patience_growth=None,
+        restore_lowest=False,
         **kwargs,
     ):
         super().__init__(load_best=True, **kwargs)
@@ -150,6 +166,8 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         self.initial_losses = initial_losses
         self.sample_losses = sample_losses
         self.gain_standard_errors = gain_standard_errors
+        self.patience_growth = patience_growth
+        self.restore_lowest = restore_lowest
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -187,22 +205,30 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         self.initial_model_weights_ = _parameters_copy(net.module_)
         self.best_model_weights_ = self.initial_model_weights_
         self.best_epoch_ = 0
+        self.best_score_ = self.initial_score
+        self.improved_epoch_ = 0
         self.best_is_gain_ = False
         self.gained_ = False
 
     def on_epoch_end(self, net, **kwargs):
         score = net.history[-1, self.monitor]
+        epoch = net.history[-1, "epoch"]
         # Tested at most once per epoch, only where the answer matters.
         is_gain = None
-        if self._is_score_improved(score):
+        improved = self._is_score_improved(score)
+        if improved:
             self.misses_ = 0
             self.dynamic_threshold_ = self._calc_new_threshold(score)
-            self.best_epoch_ = net.history[-1, "epoch"]
+            self.improved_epoch_ = epoch
+        else:
+            self.misses_ += 1
+        lowest = self.restore_lowest and self._is_lower(score, self.best_score_)
+        if improved or lowest:
+            self.best_epoch_ = epoch
+            self.best_score_ = score
             self.best_model_weights_ = _parameters_copy(net.module_)
             is_gain = self._is_gain(score, net)
             self.best_is_gain_ = is_gain
-        else:
-            self.misses_ += 1
         if not self.gained_:
             if is_gain is None:
                 is_gain = self._is_gain(score, net)
@@ -212,8 +238,12 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
                 self.gained_ = True
                 self.misses_ = 0
         if self.patience_before_gain is None or self.gained_:
-            stop = self.misses_ >= self.patience
-            reason = f"has not improved in the last {self.patience} epochs"
+            patience = self.patience
+            if self.gained_ and self.patience_growth is not None:
+                grown = math.ceil(self.patience_growth * self.improved_epoch_)
+                patience = max(patience, grown)
+            stop = self.misses_ >= patience
+            reason = f"has not improved in the last {patience} epochs"
         else:
             stop = len(net.history) >= self.patience_before_gain
             reason = (
@@ -223,6 +253,10 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
         if stop:
             self._sink(f"Stopping since {self.monitor} {reason}.", net.verbose)
             raise StopTraining
+
+    def _is_lower(self, score, other):
+        """Whether ``score`` is better than ``other`` by any amount."""
+        return score < other if self.lower_is_better else score > other
 
     def on_train_end(self, net, **kwargs):
         if self.best_epoch_ != 0 and not self.best_is_gain_:

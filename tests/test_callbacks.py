@@ -229,6 +229,98 @@ def test_dips_smaller_than_the_threshold_do_not_reset_patience():
     assert lenient.best_epoch_ == 5
 
 
+def test_restore_lowest_keeps_the_lowest_dip_but_not_its_patience():
+    # Epoch 2 improves by 0.3; epochs 3 and 4 dip below it by less than the
+    # absolute threshold of 0.01: they do not start the patience again, so the
+    # third epoch without an improvement of 0.01 (epoch 5) stops training, but
+    # the lowest of them, epoch 4, is the model kept.
+    losses = [0.9, 0.6, 0.596, 0.592, 0.595, 0.3]
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        1.0, patience=3, threshold=0.01, threshold_mode="abs", restore_lowest=True
+    )
+    assert run_epochs(callback, net, losses) == 5
+    assert callback.best_epoch_ == 4
+    assert net.module_.weight.item() == 4.0
+    # Without it the last improvement is kept, as skorch does.
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        1.0, patience=3, threshold=0.01, threshold_mode="abs"
+    )
+    assert run_epochs(callback, net, losses) == 5
+    assert callback.best_epoch_ == 2
+    assert net.module_.weight.item() == 2.0
+
+
+def test_restore_lowest_still_needs_a_gain_on_the_initial_parameters():
+    # The lowest epoch is 5% under the initial loss, short of the 10% margin.
+    net = FakeNet()
+    with torch.no_grad():
+        net.module_.weight.fill_(0.0)
+    callback = EarlyStoppingFromInitialParameters(
+        1.0, initial_margin=0.1, patience=2, restore_lowest=True
+    )
+    run_epochs(callback, net, [0.97, 0.95, 0.96, 0.99])
+    assert callback.best_epoch_ == 0
+    assert net.module_.weight.item() == 0.0
+
+
+@pytest.mark.parametrize(
+    "gain_epoch, expected_epochs",
+    [
+        # A gain in epoch 2: ceil(0.5 * 2) = 1 is less than the patience of 3.
+        (2, 2 + 3),
+        # A gain in epoch 10: ceil(0.5 * 10) = 5 epochs are waited instead.
+        (10, 10 + 5),
+        # A gain in epoch 11: ceil(5.5) = 6.
+        (11, 11 + 6),
+    ],
+)
+def test_patience_growth_waits_longer_after_a_late_gain(gain_epoch, expected_epochs):
+    losses = [1.0] * (gain_epoch - 1) + [0.5] + [0.6] * 20
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        1.0,
+        initial_margin=0.1,
+        patience=3,
+        patience_before_gain=50,
+        patience_growth=0.5,
+    )
+    assert run_epochs(callback, net, losses) == expected_epochs
+    assert callback.best_epoch_ == gain_epoch
+
+
+def test_patience_growth_counts_up_to_the_last_improvement():
+    # Gain in epoch 3, improvements in epochs 5 and 8: from epoch 5 the patience
+    # is ceil(0.5 * 5) = 3 epochs, from epoch 8 it is 4, not 2, and epoch 11's dip
+    # below epoch 8 by less than the threshold does not count: epoch 12 stops it.
+    losses = [1.0, 1.0, 0.8, 0.85, 0.7, 0.75, 0.72, 0.6, 0.65, 0.65, 0.595, 0.7, 0.1]
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        1.0,
+        initial_margin=0.1,
+        patience=2,
+        patience_before_gain=50,
+        patience_growth=0.5,
+        threshold=0.01,
+        threshold_mode="abs",
+    )
+    assert run_epochs(callback, net, losses) == 12
+    assert callback.best_epoch_ == 8
+    # Without the growth, two epochs without an improvement after epoch 5 stop it.
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        1.0,
+        initial_margin=0.1,
+        patience=2,
+        patience_before_gain=50,
+        threshold=0.01,
+        threshold_mode="abs",
+    )
+    assert run_epochs(callback, net, losses) == 7
+    assert callback.best_epoch_ == 5
+
+
 @pytest.mark.parametrize("loss", [math.nan, math.inf])
 def test_a_non_finite_training_loss_stops_with_the_epoch(loss):
     net = FakeNet()
