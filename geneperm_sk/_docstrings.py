@@ -186,7 +186,21 @@ class Substitution:
 
 
 # The set models' early stopping: a long wait for the first gain, then a short
-# patience (the validation fraction's text is the shared one).
+# patience (the validation fraction's text is the shared one). Each class gives
+# n_iter_no_change its own default, above the shared text of its description.
+BLOCK_CLASSIFIER_DOCS["set_model_n_iter_no_change"] = _text(
+    """
+    After the first gain, the number of epochs without improvement after which
+    training stops, or more after a late gain: at least half the epochs up to
+    the last improvement. An epoch improves when it lowers the validation loss
+    (the mean log-loss) of the last improvement by at least 0.01; the epoch of
+    the lowest validation loss is the one kept, whether or not it lowered it by
+    that much. Once a generic model has learnt, its validation loss only wanders
+    around its best, or rises as it memorises; a model that gains late learns on
+    in steps, with plateaus between them (see the :ref:`User Guide
+    <set_model_defaults>`).
+    """
+)
 BLOCK_CLASSIFIER_DOCS["set_model_early_stopping"] = "\n".join(
     [
         _text(
@@ -207,16 +221,12 @@ BLOCK_CLASSIFIER_DOCS["set_model_early_stopping"] = "\n".join(
         ),
         "",
         BLOCK_CLASSIFIER_DOCS["validation_fraction"],
-        "",
+    ]
+)
+BLOCK_CLASSIFIER_DOCS["set_model_n_iter_to_first_gain"] = "\n".join(
+    [
         _text(
             """
-            n_iter_no_change : int, default=8
-                After the first gain, the number of epochs without improvement after
-                which training stops; an epoch improves when it lowers the best
-                validation loss so far by at least 1%. Once a generic model has learnt,
-                its validation loss only wanders by a few percent around its best, or
-                rises as it memorises (see the :ref:`User Guide <set_model_defaults>`).
-
             n_iter_to_first_gain : int or "auto", default="auto"
 """
         ),

@@ -356,8 +356,17 @@ def test_after_a_gain_training_stops_after_n_iter_no_change(cls):
     ).fit(X, y)
     early_stopping = dict(model.net_.callbacks_)["early_stopping"]
     assert early_stopping.gained_
-    # Three epochs after the best one, well before the wait for a gain runs out.
-    assert len(model.net_.history) == early_stopping.best_epoch_ + 3 < 40
+    # Three epochs after the last improvement by 0.01, or half the epochs up to
+    # it when that is more, well before the wait for a gain runs out.
+    improved = early_stopping.improved_epoch_
+    patience = max(3, math.ceil(0.5 * improved))
+    assert len(model.net_.history) == improved + patience < 40
+    # The epoch kept is the one of the lowest validation loss: the last
+    # improvement, lower than every epoch before it, or a smaller dip after it.
+    valid_losses = model.net_.history[:, "valid_loss"]
+    assert early_stopping.best_epoch_ == np.argmin(valid_losses) + 1 >= improved
+    improvement = valid_losses[improved - 1]
+    assert all(loss > improvement for loss in valid_losses[: improved - 1])
 
 
 @pytest.mark.parametrize("cls", SET_CLASSIFIERS)
