@@ -87,8 +87,8 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
     improved on them by the relative ``initial_margin`` and, when per-sample
     losses are given, by more than ``gain_standard_errors`` standard errors of
     the paired differences. When to stop is decided as by skorch (``patience``
-    epochs without an improvement by the relative ``threshold``), unless
-    ``patience_before_gain`` is given.
+    epochs without an improvement by ``threshold``, in ``threshold_mode``),
+    unless ``patience_before_gain`` or ``patience_growth`` is given.
 
     Parameters
     ----------
@@ -224,11 +224,14 @@ class EarlyStoppingFromInitialParameters(EarlyStopping):
             self.misses_ += 1
         lowest = self.restore_lowest and self._is_lower(score, self.best_score_)
         if improved or lowest:
-            self.best_epoch_ = epoch
-            self.best_score_ = score
-            self.best_model_weights_ = _parameters_copy(net.module_)
             is_gain = self._is_gain(score, net)
-            self.best_is_gain_ = is_gain
+            # A dip too small to count replaces a kept gain only with a gain:
+            # on_train_end would otherwise restore the initial parameters.
+            if improved or is_gain or not self.best_is_gain_:
+                self.best_epoch_ = epoch
+                self.best_score_ = score
+                self.best_model_weights_ = _parameters_copy(net.module_)
+                self.best_is_gain_ = is_gain
         if not self.gained_:
             if is_gain is None:
                 is_gain = self._is_gain(score, net)

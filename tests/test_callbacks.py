@@ -253,16 +253,45 @@ def test_restore_lowest_keeps_the_lowest_dip_but_not_its_patience():
 
 
 def test_restore_lowest_still_needs_a_gain_on_the_initial_parameters():
-    # The lowest epoch is 5% under the initial loss, short of the 10% margin.
+    # Every epoch is a dip under the initial loss by less than the threshold of
+    # 0.06; the lowest is 5% under it, short of the 10% margin.
     net = FakeNet()
     with torch.no_grad():
         net.module_.weight.fill_(0.0)
     callback = EarlyStoppingFromInitialParameters(
-        1.0, initial_margin=0.1, patience=2, restore_lowest=True
+        1.0,
+        initial_margin=0.1,
+        patience=3,
+        threshold=0.06,
+        threshold_mode="abs",
+        restore_lowest=True,
     )
-    run_epochs(callback, net, [0.97, 0.95, 0.96, 0.99])
+    assert run_epochs(callback, net, [0.97, 0.95, 0.96, 0.99]) == 3
+    assert callback.best_score_ == 0.95
     assert callback.best_epoch_ == 0
     assert net.module_.weight.item() == 0.0
+
+
+def test_a_lower_dip_without_a_gain_does_not_replace_a_kept_gain():
+    # Epoch 1 gains on the start on every sample; epoch 2 has a lower mean, by
+    # less than the threshold, but only through one sample: no gain on the start
+    # (paired differences 0.5, 0.7, 0.4, 0.9 and -1.8). Epoch 1 stays the model.
+    start = np.array([0.5, 0.7, 0.4, 0.9, 0.6])
+    per_epoch = {1: 0.8 * start, 2: np.array([0.0, 0.0, 0.0, 0.0, 2.4])}
+    net = FakeNet()
+    callback = EarlyStoppingFromInitialParameters(
+        float(start.mean()),
+        initial_margin=0.1,
+        initial_losses=start,
+        sample_losses=lambda module: per_epoch[len(net.history)],
+        patience=2,
+        threshold=0.05,
+        threshold_mode="abs",
+        restore_lowest=True,
+    )
+    run_epochs(callback, net, [float(per_epoch[1].mean()), 0.48, 0.6])
+    assert callback.best_epoch_ == 1
+    assert net.module_.weight.item() == 1.0
 
 
 @pytest.mark.parametrize(
