@@ -189,11 +189,11 @@ class DeepSetsClassifier(_SetModelClassifier):
     ``n_iter_no_change`` epochs without lowering the validation loss by 0.01
     (or half the epochs up to the last such improvement, when that is more) and
     keeps the epoch of the lowest validation loss. Epochs of at most 2,000
-    samples (the default) make that patience about 16,000 samples, 125 Adam steps of
-    128, whatever the size of the data, as much as fits on 2,000 samples have (their
-    epochs are full passes over 1,800); with epochs of 5,000 samples a fit on 10,000
-    blocks waited 40,000 samples after its last improvement, while its validation
-    loss only wandered around its best. The wait for the first gain
+    samples (the default) make that patience at least about 16,000 samples, 125
+    Adam steps of 128, whatever the size of the data, as fits on 2,000 samples
+    have (their epochs are full passes over 1,800); with epochs of 5,000 samples
+    a fit on 10,000 blocks waited 40,000 samples after its last improvement,
+    while its validation loss only wandered around its best. The wait for the first gain
     (``n_iter_to_first_gain="auto"``) is as many samples as before, 50 full passes
     or at most 250,000 samples, which a plateau can need with one row per block.
 
@@ -310,12 +310,17 @@ class AttentionMILClassifier(_SetModelClassifier):
     batch_size : int, default=64
         {batch_size}
 
-    max_samples_per_epoch : int or None, default=5_000
+    max_samples_per_epoch : int or None, default=2_000
         {max_samples_per_epoch}
+        The default makes an epoch at most about as long as a full pass over
+        2,000 samples, so that ``n_iter_no_change`` waits for as many samples
+        (and Adam steps) on larger data as on 2,000 samples, as
+        :class:`DeepSetsClassifier` (see the :ref:`User Guide
+        <set_model_defaults>`).
 
     {set_model_early_stopping}
 
-    n_iter_no_change : int, default=3
+    n_iter_no_change : int, default=8
         {set_model_n_iter_no_change}
 
     {set_model_n_iter_to_first_gain}
@@ -361,14 +366,15 @@ class AttentionMILClassifier(_SetModelClassifier):
     ``n_iter_to_first_gain`` epochs for the first gain, then stops after
     ``n_iter_no_change`` epochs without lowering the validation loss by 0.01
     (or half the epochs up to the last such improvement, when that is more) and
-    keeps the epoch of the lowest validation loss. The attention model keeps
-    epochs of 5,000 samples and waits 3 of them, 15,000 samples, about as many
-    as DeepSets' 8 epochs of 2,000: at 4 rows of 20 columns its validation loss
-    reaches its floor within two epochs of leaving the first plateau and then
-    only wanders. Epochs of 2,000 samples cost it one fit of twelve with one
-    row per block, stopped on a partial plateau. The wait for the first gain
-    (``n_iter_to_first_gain="auto"``) is 50 full passes or at most 250,000
-    samples, 50 epochs of 5,000.
+    keeps the epoch of the lowest validation loss. Its epochs and patience are
+    DeepSets': epochs of at most 2,000 samples, and a patience of 8 of them,
+    about 16,000 samples, whatever the size of the data. At 4 rows of 20
+    columns its validation loss reaches its floor soon after leaving the first
+    plateau and then only wanders. With one row per block the model can wait
+    long for its first gain and then learn in steps with plateaus between them,
+    which the patience growing after a late gain outwaits. The wait for the
+    first gain (``n_iter_to_first_gain="auto"``) is 50 full passes or at most
+    250,000 samples, 125 epochs of 2,000.
 
     The defaults were chosen by measurement on Gene-Perm data; the measurements
     are in the :ref:`User Guide <set_model_defaults>`.
@@ -407,10 +413,10 @@ class AttentionMILClassifier(_SetModelClassifier):
         lr=0.01,
         max_epochs=200,
         batch_size=64,
-        max_samples_per_epoch=5_000,
+        max_samples_per_epoch=2_000,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=3,
+        n_iter_no_change=8,
         n_iter_to_first_gain="auto",
         device="auto",
         random_state=None,

@@ -370,6 +370,19 @@ def test_after_a_gain_training_stops_after_n_iter_no_change(cls):
 
 
 @pytest.mark.parametrize("cls", SET_CLASSIFIERS)
+def test_set_models_stop_on_improvements_of_a_hundredth_and_keep_the_lowest(cls):
+    X, y = make_geneperm(300, n_columns=6, block_size=2, random_state=0)
+    model = cls(n_columns=6, max_epochs=1, device="cpu", random_state=0).fit(X, y)
+    early_stopping = dict(model.net_.callbacks_)["early_stopping"]
+    assert early_stopping.threshold == 0.01
+    assert early_stopping.threshold_mode == "abs"
+    assert early_stopping.restore_lowest
+    assert early_stopping.patience_growth == 0.5
+    assert early_stopping.patience == 8
+    assert model._samples_per_epoch() == 2000
+
+
+@pytest.mark.parametrize("cls", SET_CLASSIFIERS)
 @pytest.mark.parametrize(
     ("n_samples", "max_samples_per_epoch", "wait"),
     [
