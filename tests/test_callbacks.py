@@ -319,10 +319,21 @@ def test_patience_growth_waits_longer_after_a_late_gain(gain_epoch, expected_epo
     assert callback.best_epoch_ == gain_epoch
 
 
-def test_patience_growth_counts_up_to_the_last_improvement():
-    # Gain in epoch 3, improvements in epochs 5 and 8: from epoch 5 the patience
-    # is ceil(0.5 * 5) = 3 epochs, from epoch 8 it is 4, not 2, and epoch 11's dip
-    # below epoch 8 by less than the threshold does not count: epoch 12 stops it.
+@pytest.mark.parametrize(
+    "patience_growth, expected_epochs, expected_best",
+    [
+        # Gain in epoch 3, improvements in epochs 5 and 8: from epoch 5 the
+        # patience is ceil(0.5 * 5) = 3 epochs, from epoch 8 it is 4, not 2, and
+        # epoch 11's dip below epoch 8 by less than the threshold does not
+        # count: epoch 12 stops it.
+        (0.5, 12, 8),
+        # Without the growth, two epochs without an improvement after epoch 5.
+        (None, 7, 5),
+    ],
+)
+def test_patience_growth_counts_up_to_the_last_improvement(
+    patience_growth, expected_epochs, expected_best
+):
     losses = [1.0, 1.0, 0.8, 0.85, 0.7, 0.75, 0.72, 0.6, 0.65, 0.65, 0.595, 0.7, 0.1]
     net = FakeNet()
     callback = EarlyStoppingFromInitialParameters(
@@ -330,24 +341,12 @@ def test_patience_growth_counts_up_to_the_last_improvement():
         initial_margin=0.1,
         patience=2,
         patience_before_gain=50,
-        patience_growth=0.5,
+        patience_growth=patience_growth,
         threshold=0.01,
         threshold_mode="abs",
     )
-    assert run_epochs(callback, net, losses) == 12
-    assert callback.best_epoch_ == 8
-    # Without the growth, two epochs without an improvement after epoch 5 stop it.
-    net = FakeNet()
-    callback = EarlyStoppingFromInitialParameters(
-        1.0,
-        initial_margin=0.1,
-        patience=2,
-        patience_before_gain=50,
-        threshold=0.01,
-        threshold_mode="abs",
-    )
-    assert run_epochs(callback, net, losses) == 7
-    assert callback.best_epoch_ == 5
+    assert run_epochs(callback, net, losses) == expected_epochs
+    assert callback.best_epoch_ == expected_best
 
 
 @pytest.mark.parametrize("loss", [math.nan, math.inf])
