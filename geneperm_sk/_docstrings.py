@@ -193,7 +193,7 @@ BLOCK_CLASSIFIER_DOCS["set_model_n_iter_no_change"] = _text(
     After the first gain, the number of epochs without improvement after which
     training stops, or more after a late gain: at least half the epochs up to
     the last improvement. An epoch improves when it lowers the validation loss
-    (the mean log-loss) of the last improvement by at least 0.01; the epoch of
+    (the mean log-loss) of the last improvement by more than 0.01; the epoch of
     the lowest validation loss is the one kept, whether or not it lowered it by
     that much. Once a generic model has learnt, its validation loss only wanders
     around its best, or rises as it memorises; a model that gains late learns on

@@ -314,7 +314,7 @@ class AttentionMILClassifier(_SetModelClassifier):
         {max_samples_per_epoch}
         The default makes an epoch at most about as long as a full pass over
         2,000 samples, so that ``n_iter_no_change`` waits for as many samples
-        (and Adam steps) on larger data as on 2,000 samples, as
+        (and Adam steps) on larger data as on 2,000 samples, as for
         :class:`DeepSetsClassifier` (see the :ref:`User Guide
         <set_model_defaults>`).
 
