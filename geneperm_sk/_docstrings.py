@@ -201,6 +201,37 @@ BLOCK_CLASSIFIER_DOCS["set_model_n_iter_no_change"] = _text(
     <set_model_defaults>`).
     """
 )
+# What max_samples_per_epoch's default does for the set models, below the
+# shared text.
+BLOCK_CLASSIFIER_DOCS["set_model_max_samples_per_epoch"] = _text(
+    """
+    The default makes an epoch at most about as long as a full pass over 2,000
+    samples, so that ``n_iter_no_change`` waits for as many samples (and Adam
+    steps) on larger data as on 2,000 samples (see the :ref:`User Guide
+    <set_model_defaults>`).
+    """
+)
+# The set models' stopping rule, for their Notes.
+BLOCK_CLASSIFIER_DOCS["set_model_stopping_notes"] = _text(
+    """
+    Early stopping judges the model after every epoch of at most
+    ``max_samples_per_epoch`` training samples: it waits up to
+    ``n_iter_to_first_gain`` epochs for the first gain, then stops after
+    ``n_iter_no_change`` epochs without lowering the validation loss by 0.01
+    (or half the epochs up to the last such improvement, when that is more) and
+    keeps the epoch of the lowest validation loss. Epochs of at most 2,000
+    samples (the default) make that patience at least about 16,000 samples
+    whatever the size of the data, as fits on 2,000 samples have (their epochs
+    are full passes over 1,800); with epochs of 5,000 samples a fit on 10,000
+    blocks waited 40,000 samples after its last improvement, while its
+    validation loss only wandered around its best. With one row per block the
+    model can wait long for its first gain and then learn in steps with
+    plateaus between them, which the patience growing after a late gain
+    outwaits. The wait for the first gain (``n_iter_to_first_gain="auto"``) is
+    50 full passes or at most 250,000 samples (125 epochs of 2,000), which a
+    plateau can need with one row per block.
+    """
+)
 BLOCK_CLASSIFIER_DOCS["set_model_early_stopping"] = "\n".join(
     [
         _text(

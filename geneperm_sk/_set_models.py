@@ -136,10 +136,7 @@ class DeepSetsClassifier(_SetModelClassifier):
 
     max_samples_per_epoch : int or None, default=2_000
         {max_samples_per_epoch}
-        The default makes an epoch at most about as long as a full pass over
-        2,000 samples, so that ``n_iter_no_change`` waits for as many samples
-        (and Adam steps) on larger data as on 2,000 samples (see the
-        :ref:`User Guide <set_model_defaults>`).
+        {set_model_max_samples_per_epoch}
 
     {set_model_early_stopping}
 
@@ -183,19 +180,7 @@ class DeepSetsClassifier(_SetModelClassifier):
     so the model can reach the Bayes-optimal accuracy; what it lacks is the
     prior that puts it there from a few hundred samples.
 
-    Early stopping judges the model after every epoch of at most
-    ``max_samples_per_epoch`` training samples: it waits up to
-    ``n_iter_to_first_gain`` epochs for the first gain, then stops after
-    ``n_iter_no_change`` epochs without lowering the validation loss by 0.01
-    (or half the epochs up to the last such improvement, when that is more) and
-    keeps the epoch of the lowest validation loss. Epochs of at most 2,000
-    samples (the default) make that patience at least about 16,000 samples, 125
-    Adam steps of 128, whatever the size of the data, as fits on 2,000 samples
-    have (their epochs are full passes over 1,800); with epochs of 5,000 samples
-    a fit on 10,000 blocks waited 40,000 samples after its last improvement,
-    while its validation loss only wandered around its best. The wait for the first gain
-    (``n_iter_to_first_gain="auto"``) is as many samples as before, 50 full passes
-    or at most 250,000 samples, which a plateau can need with one row per block.
+    {set_model_stopping_notes}
 
     The defaults were chosen by measurement on Gene-Perm data; the measurements
     are in the :ref:`User Guide <set_model_defaults>`.
@@ -312,11 +297,7 @@ class AttentionMILClassifier(_SetModelClassifier):
 
     max_samples_per_epoch : int or None, default=2_000
         {max_samples_per_epoch}
-        The default makes an epoch at most about as long as a full pass over
-        2,000 samples, so that ``n_iter_no_change`` waits for as many samples
-        (and Adam steps) on larger data as on 2,000 samples, as for
-        :class:`DeepSetsClassifier` (see the :ref:`User Guide
-        <set_model_defaults>`).
+        {set_model_max_samples_per_epoch}
 
     {set_model_early_stopping}
 
@@ -361,20 +342,7 @@ class AttentionMILClassifier(_SetModelClassifier):
     :meth:`row_scores` (and its alias :meth:`row_attention`) returns the
     weights ``a_r``.
 
-    Early stopping judges the model after every epoch of at most
-    ``max_samples_per_epoch`` training samples: it waits up to
-    ``n_iter_to_first_gain`` epochs for the first gain, then stops after
-    ``n_iter_no_change`` epochs without lowering the validation loss by 0.01
-    (or half the epochs up to the last such improvement, when that is more) and
-    keeps the epoch of the lowest validation loss. Its epochs and patience are
-    DeepSets': epochs of at most 2,000 samples, and a patience of 8 of them,
-    about 16,000 samples, whatever the size of the data. At 4 rows of 20
-    columns its validation loss reaches its floor soon after leaving the first
-    plateau and then only wanders. With one row per block the model can wait
-    long for its first gain and then learn in steps with plateaus between them,
-    which the patience growing after a late gain outwaits. The wait for the
-    first gain (``n_iter_to_first_gain="auto"``) is 50 full passes or at most
-    250,000 samples, 125 epochs of 2,000.
+    {set_model_stopping_notes}
 
     The defaults were chosen by measurement on Gene-Perm data; the measurements
     are in the :ref:`User Guide <set_model_defaults>`.
